@@ -1,0 +1,3 @@
+"""intelbot: a self-hosted competitive-intelligence bot for Slack, Discord and the console."""
+
+__version__ = "0.1.0"

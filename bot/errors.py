@@ -7,6 +7,7 @@
     ├── FeedError                 a document that claims to be a feed cannot be read as one
     ├── ExtractError              a page could not be turned into an article
     ├── StoreError                the database cannot be opened or migrated
+    ├── DeliveryError             a chat platform did not take an alert; `.permanent` says if retrying helps
     └── CommandError              a chat command cannot be answered; the message is for the user
 
 Catch at the boundaries: the CLI prints the message and exits 2 for `ConfigError`; a scheduled
@@ -75,6 +76,15 @@ class ExtractError(IntelbotError):
 
 class StoreError(IntelbotError):
     """The database could not be opened, migrated or written."""
+
+
+class DeliveryError(IntelbotError):
+    """A chat platform did not accept a message. Permanent errors (channel gone, no access) stop retries."""
+
+    def __init__(self, reason: str, *, permanent: bool = False, retry_after: float | None = None):
+        self.permanent = permanent
+        self.retry_after = retry_after
+        super().__init__(reason)
 
 
 class CommandError(IntelbotError):

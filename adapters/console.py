@@ -1,0 +1,160 @@
+"""The console as a chat platform: alerts printed to a stream, `/intel` lines read from stdin.
+
+Text from the web is hostile to terminals too: escape sequences in a headline could move
+the cursor, rewrite earlier lines or set the window title, so every control character
+other than a newline is removed before printing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timezone
+from typing import TextIO
+
+from bot.models import Alert, ChannelRef, Command, Reply, SearchResult
+
+_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+_BOLD, _DIM, _RESET = "\x1b[1m", "\x1b[2m", "\x1b[0m"
+
+
+def clean(text: str) -> str:
+    """`text` with terminal control characters (and bidi overrides) removed."""
+    return _CONTROL.sub("", text)
+
+
+def age(moment: datetime, now: datetime) -> str:
+    """'5 min ago', '3 h ago', '2 d ago' or a date, for people."""
+    seconds = max(0, int((now - moment).total_seconds()))
+    if seconds < 3600:
+        return f"{max(1, seconds // 60)} min ago"
+    if seconds < 86400:
+        return f"{seconds // 3600} h ago"
+    if seconds < 14 * 86400:
+        return f"{seconds // 86400} d ago"
+    return moment.strftime("%Y-%m-%d")
+
+
+def alert_json(alert: Alert) -> dict:
+    """The `--json` form of an alert (the `intelbot poll --json` line format)."""
+    return {
+        "watchlist": alert.watchlist,
+        "channel": alert.channel,
+        "companies": list(alert.companies),
+        "title": alert.title,
+        "url": alert.url,
+        "source": alert.source,
+        "published": alert.published.isoformat(),
+        "summary": alert.summary,
+    }
+
+
+def result_json(result: SearchResult) -> dict:
+    """The `--json` form of one lookup result (the `intelbot search --json` format)."""
+    return {
+        "title": result.title,
+        "url": result.url,
+        "source": result.source,
+        "published": result.published.isoformat(),
+        "companies": list(result.companies),
+        "snippet": result.snippet,
+    }
+
+
+class ConsoleAdapter:
+    """Prints alerts and replies as readable text, or as JSON lines with `json_lines=True`."""
+
+    platform = "console"
+
+    def __init__(
+        self,
+        out: TextIO | None = None,
+        *,
+        json_lines: bool = False,
+        color: bool | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+    ):
+        self._out = out or sys.stdout
+        self._json = json_lines
+        self._color = self._out.isatty() if color is None else color
+        self._clock = clock
+        self._reader: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        """Nothing to connect to."""
+
+    async def stop(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+
+    async def post_alert(self, channel: ChannelRef, alert: Alert) -> str | None:
+        self._write(json.dumps(alert_json(alert), ensure_ascii=False) if self._json else self.render_alert(alert))
+        return None
+
+    async def post_reply(self, channel: ChannelRef, reply: Reply) -> str | None:
+        self._write(self.render_reply(reply))
+        return None
+
+    def render_alert(self, alert: Alert) -> str:
+        companies = ", ".join(alert.companies)
+        lines = [
+            f"{self._bold('[' + clean(companies) + ']')} {self._bold(clean(alert.title))}",
+            self._dim(f"{clean(alert.source)} · {age(alert.published, self._clock())} · watchlist {clean(alert.watchlist)}"),
+        ]
+        if alert.summary:
+            lines.append(clean(alert.summary))
+        lines.append(clean(alert.url))
+        return "\n".join(lines) + "\n\n"
+
+    def render_reply(self, reply: Reply) -> str:
+        lines = [clean(reply.text)]
+        for number, result in enumerate(reply.results, 1):
+            lines.append(f"{number}. {self._bold(clean(result.title))}")
+            meta = f"{clean(result.source)} · {age(result.published, self._clock())}"
+            if result.companies:
+                meta += " · " + ", ".join(clean(c) for c in result.companies)
+            lines.append("   " + self._dim(meta))
+            if result.snippet:
+                lines.append("   " + self._highlight(result))
+            lines.append("   " + clean(result.url))
+        return "\n".join(lines) + "\n\n"
+
+    def _highlight(self, result: SearchResult) -> str:
+        if not self._color:
+            return clean(result.snippet)
+        pieces, position = [], 0
+        for start, end in result.highlights:
+            pieces += [clean(result.snippet[position:start]), self._bold(clean(result.snippet[start:end]))]
+            position = end
+        pieces.append(clean(result.snippet[position:]))
+        return "".join(pieces)
+
+    async def read_commands(
+        self, handle: Callable[[Command], Awaitable[Reply]], stream: TextIO | None = None
+    ) -> None:
+        """Answer `/intel ...` lines typed on `stream` (stdin) until it closes."""
+        stream = stream or sys.stdin
+        while True:
+            line = await asyncio.to_thread(stream.readline)
+            if not line:
+                return
+            text = line.strip()
+            if not text:
+                continue
+            if text.startswith("/intel"):
+                text = text[len("/intel"):]
+            reply = await handle(Command(text=text.strip(), user="console", channel="console"))
+            self._write(self.render_reply(reply))
+
+    def _write(self, text: str) -> None:
+        self._out.write(text + ("\n" if not text.endswith("\n") else ""))
+        self._out.flush()
+
+    def _bold(self, text: str) -> str:
+        return f"{_BOLD}{text}{_RESET}" if self._color else text
+
+    def _dim(self, text: str) -> str:
+        return f"{_DIM}{text}{_RESET}" if self._color else text

@@ -1,0 +1,71 @@
+"""Decide which channels hear about an article: pure functions of watchlists and mentions.
+
+A watchlist matches when the article mentions at least one of its companies and, if the
+watchlist lists keywords, contains at least one of them. Each matching watchlist sends the
+article to each of its channels; a channel reached by two watchlists gets one alert, not two.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.matcher import PhraseMatcher, companies_by_mentions
+from bot.models import Article, Mention, Route
+
+
+@dataclass(frozen=True)
+class Watchlist:
+    """A watchlist as routing needs it (built from config by `compile_watchlists`)."""
+
+    name: str
+    companies: frozenset[str]
+    channels: tuple[str, ...]
+    keywords: PhraseMatcher | None  # None when the watchlist has no keywords
+
+
+def compile_watchlists(watchlists: Sequence[object]) -> tuple[Watchlist, ...]:
+    """Compile config watchlists (objects with name, companies, keywords, channels) once."""
+    return tuple(
+        Watchlist(
+            name=w.name,  # type: ignore[attr-defined]
+            companies=frozenset(w.companies),  # type: ignore[attr-defined]
+            channels=tuple(dict.fromkeys(w.channels)),  # type: ignore[attr-defined]
+            keywords=PhraseMatcher((k, k) for k in w.keywords) if w.keywords else None,  # type: ignore[attr-defined]
+        )
+        for w in watchlists
+    )
+
+
+def route(article: Article, mentions: Sequence[Mention], watchlists: Sequence[Watchlist]) -> list[Route]:
+    """One Route per channel that should hear about `article`, in watchlist order."""
+    ranked = companies_by_mentions(mentions)
+    routes: dict[str, Route] = {}
+    for watchlist in watchlists:
+        named = tuple(c for c in ranked if c in watchlist.companies)
+        if not named or not _has_keyword(article, watchlist):
+            continue
+        for channel in watchlist.channels:
+            earlier = routes.get(channel)
+            if earlier is None:
+                routes[channel] = Route(watchlist.name, channel, named)
+            else:
+                merged = tuple(c for c in ranked if c in set(earlier.companies) | set(named))
+                routes[channel] = Route(earlier.watchlist, channel, merged)
+    return list(routes.values())
+
+
+def _has_keyword(article: Article, watchlist: Watchlist) -> bool:
+    if watchlist.keywords is None:
+        return True
+    return bool(watchlist.keywords.find(article.title) or watchlist.keywords.find(article.text))
+
+
+def is_announceable(published: datetime, *, first_poll: bool, backlog: timedelta, now: datetime) -> bool:
+    """On a source's first poll, only entries published within `backlog` of now are announced.
+
+    Later polls announce every new entry: a source that publishes an old-dated entry after
+    we started following it is still news to us.
+    """
+    return not first_poll or published >= now - backlog

@@ -16,10 +16,11 @@ from bot.models import Mention
 MAX_CHARS = 400
 MAX_SENTENCES = 3
 
-# A sentence ends at . ! ? (optionally followed by a closing quote or bracket) before white
-# space, or at the full-width CJK terminators, which need no space after them.
-_SENTENCE_END = re.compile(r"""(?<=[.!?])["'”’)\]]*\s+|(?<=[。！？])["'”’」』）]*\s*|\n+""")
-_ABBREVIATIONS = ("mr.", "mrs.", "ms.", "dr.", "inc.", "corp.", "co.", "ltd.", "st.", "u.s.", "e.g.", "i.e.", "vs.")
+# A sentence ends at . ! ? before white space, or at the full-width CJK terminators, which
+# need no space after them; a closing quote or bracket right after the terminator belongs to
+# the sentence (group 1 or 2 is the sentence's last part, the rest is separator).
+_SENTENCE_END = re.compile(r"""([.!?]["'”’)\]]*)\s+|([。！？][”’」』）"']*)\s*|\n+""")
+_ABBREVIATIONS = {"mr.", "mrs.", "ms.", "dr.", "inc.", "corp.", "co.", "ltd.", "st.", "u.s.", "e.g.", "i.e.", "vs."}
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
@@ -27,10 +28,11 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     start = 0
     for match in _SENTENCE_END.finditer(text):
-        before = text[start : match.start()]
-        if before.lower().endswith(_ABBREVIATIONS):
+        end = match.end(1) if match.group(1) else match.end(2) if match.group(2) else match.start()
+        words = text[start:end].split()
+        if words and words[-1].lower() in _ABBREVIATIONS:
             continue  # "Northwind Inc. said" is one sentence
-        spans.append((start, match.start()))
+        spans.append((start, end))
         start = match.end()
     spans.append((start, len(text)))
     return [_strip_span(text, s, e) for s, e in spans if text[s:e].strip()]

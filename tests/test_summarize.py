@@ -34,6 +34,7 @@ def test_every_sentence_is_verbatim_from_the_text():
 def test_abbreviation_does_not_end_a_sentence():
     spans = split_sentences("Globex Corp. said so. Then it left.")
     assert len(spans) == 2
+    assert len(split_sentences("It sold items. Then it left.")) == 2  # "items." is no "ms."
 
 
 def test_chinese_sentences():
@@ -51,6 +52,10 @@ def test_long_text_never_cut_mid_word():
     assert summary[:-1].split()[-1] in ("extraordinarily", "Globex")
 
 
+def test_blank_lines_and_leading_breaks():
+    assert summarize("\n\nFirst line\n\nSecond.", []) == "First line Second."
+
+
 def test_fallback_used_when_there_is_no_text():
     assert summarize("", [], fallback="Feed description here.") == "Feed description here."
     assert summarize("", []) == ""
@@ -59,3 +64,9 @@ def test_fallback_used_when_there_is_no_text():
 def test_shorten_keeps_short_text():
     assert shorten("a  b\nc", 10) == "a b c"
     assert shorten("alpha beta gamma", 12) == "alpha beta…"
+
+
+def test_closing_quotes_stay_with_their_sentence():
+    text = '他说：“我们会进入欧洲。”公司随后发布了计划。 He said: "We will grow." Then he left.'
+    sentences = [text[s:e] for s, e in split_sentences(text)]
+    assert sentences == ['他说：“我们会进入欧洲。”', "公司随后发布了计划。", 'He said: "We will grow."', "Then he left."]

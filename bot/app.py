@@ -1,0 +1,140 @@
+"""The composition root: builds a running intelbot from a validated config.
+
+This is the one module of `bot` that may name chat adapters; everything it wires together
+talks through the plain values of `bot.models` and the protocols of each stage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from contextlib import AsyncExitStack
+from datetime import datetime, timezone
+
+from bot import __version__
+from bot.commands import Commands
+from bot.config import Config
+from bot.delivery import ChatAdapter, DeliveryReport, Dispatcher
+from bot.extract import Extractor
+from bot.fetch import Fetcher
+from bot.matcher import CompanyMatcher, CompanyNames
+from bot.models import parse_channel
+from bot.pipeline import Pipeline, PollReport
+from bot.query import CompanyIndex
+from bot.routing import compile_watchlists
+from bot.scheduler import build_scheduler
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def company_names(config: Config) -> list[CompanyNames]:
+    return [CompanyNames(c.name, tuple(c.aliases)) for c in config.companies]
+
+
+def make_fetcher(config: Config) -> Fetcher:
+    return Fetcher(
+        user_agent=config.fetch.user_agent,
+        timeout=config.fetch.timeout.total_seconds(),
+        max_bytes=config.fetch.max_bytes,
+        max_redirects=config.fetch.max_redirects,
+        allow_private_networks=config.fetch.allow_private_networks,
+    )
+
+
+def platforms_in_use(config: Config) -> set[str]:
+    """The chat platforms the config's watchlists send to."""
+    return {parse_channel(channel).platform for w in config.watchlists for channel in w.channels}
+
+
+class App:
+    """A running intelbot: store, fetcher, extractor, pipeline, delivery and commands.
+
+    Use as an async context manager; `poll_once()` for one round, `run()` for the scheduler.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        adapters: Mapping[str, ChatAdapter],
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        extractor_processes: bool = True,
+    ):
+        self.config = config
+        self.clock = clock
+        self.adapters = dict(adapters)
+        self.store = Store(config.storage.path)
+        self.fetcher = make_fetcher(config)
+        self.extractor = Extractor(processes=extractor_processes)
+        names = company_names(config)
+        self.pipeline = Pipeline(
+            store=self.store,
+            fetcher=self.fetcher,
+            extractor=self.extractor,
+            matcher=CompanyMatcher(names),
+            watchlists=compile_watchlists(config.watchlists),
+            backlog=config.alerts.backlog,
+            clock=clock,
+            page_concurrency=config.fetch.concurrency,
+        )
+        self.dispatcher = Dispatcher(self.store, self.adapters, clock=clock)
+        self.commands = Commands(self.store, CompanyIndex(names), clock=clock)
+        self._exit = AsyncExitStack()
+        self._polls: set[asyncio.Task] = set()
+
+    async def __aenter__(self) -> "App":
+        try:
+            await self._exit.enter_async_context(self.fetcher)
+            self._exit.callback(self.store.close)
+            self._exit.callback(self.extractor.close)
+            for adapter in self.adapters.values():
+                await adapter.start()
+                self._exit.push_async_callback(adapter.stop)
+        except BaseException:
+            await self._exit.aclose()
+            raise
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self._exit.aclose()
+
+    async def poll_source(self, source) -> PollReport:
+        """Poll one source and deliver what it produced at once."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._polls.add(task)
+            task.add_done_callback(self._polls.discard)
+        report = await self.pipeline.poll(source)
+        if report.alerts:
+            await self.dispatcher.deliver_pending()
+        return report
+
+    async def poll_once(self) -> tuple[list[PollReport], DeliveryReport]:
+        """Poll every source once (concurrently), then deliver the outbox."""
+        reports = await asyncio.gather(*(self.pipeline.poll(s) for s in self.config.sources))
+        delivery = await self.dispatcher.deliver_pending()
+        return list(reports), delivery
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Poll on schedule and deliver until `stop` is set; then finish cleanly."""
+        log.info("intelbot %s: %d sources, %d companies, %d watchlists", __version__,
+                 len(self.config.sources), len(self.config.companies), len(self.config.watchlists))
+        scheduler = build_scheduler(
+            self.config.sources, self.poll_source, self.dispatcher.deliver_pending, now=self.clock()
+        )
+        scheduler.start()
+        try:
+            await stop.wait()
+        finally:
+            scheduler.shutdown(wait=False)
+            # Polls still running are cancelled: each article is stored in one transaction,
+            # so whatever is cut short now is simply fetched again on the next start.
+            for task in list(self._polls):
+                task.cancel()
+            await asyncio.gather(*self._polls, return_exceptions=True)

@@ -1,0 +1,244 @@
+"""The `intelbot` command: run, poll, search, match, check and demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from adapters.console import ConsoleAdapter, result_json
+from bot import __version__
+from bot.app import App, company_names, make_fetcher, platforms_in_use, utc_now
+from bot.commands import Commands
+from bot.config import Config, format_duration, load_config, load_default_config
+from bot.errors import ConfigError, IntelbotError
+from bot.extract import extract_page
+from bot.matcher import CompanyMatcher
+from bot.query import CompanyIndex
+from bot.store import Store
+
+log = logging.getLogger("intelbot")
+
+CONFIG_ENV = "INTELBOT_CONFIG"
+LOCAL_CONFIG = "intelbot.yaml"
+SUPPORTED_PLATFORMS = {"console"}  # Slack and Discord adapters arrive with their own issues
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO if args.command == "run" else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        return args.handler(args)
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 2
+    except IntelbotError as error:
+        print(f"intelbot: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="intelbot",
+        description="Competitive-intelligence news bot: polls sources, flags tracked companies, alerts chat.",
+    )
+    parser.add_argument("--version", action="version", version=f"intelbot {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, handler, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.add_argument("-v", "--verbose", action="store_true", help="log debug details to stderr")
+        sub.set_defaults(handler=handler)
+        return sub
+
+    def with_config(sub: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        sub.add_argument(
+            "--config", metavar="PATH",
+            help=f"config file (default: ${CONFIG_ENV}, else ./{LOCAL_CONFIG}, else the embedded defaults)",
+        )
+        return sub
+
+    with_config(command("run", cmd_run, "poll on schedule and post alerts until stopped (Ctrl-C)"))
+    poll = with_config(command("poll", cmd_poll, "poll every source once, deliver alerts, exit"))
+    poll.add_argument("--once", action="store_true", help="poll once and exit (the only mode; for clarity)")
+    poll.add_argument("--json", action="store_true", help="print each alert as one JSON object per line")
+    search = with_config(command("search", cmd_search, "look up stored stories, as /intel does"))
+    search.add_argument("query", nargs="+", metavar="QUERY", help="company names and words, e.g. twitter china")
+    search.add_argument("--json", action="store_true", help="print the answer as JSON")
+    search.add_argument("--limit", type=int, default=5, help="how many results (default 5)")
+    match = with_config(command("match", cmd_match, "extract and match pages without storing them"))
+    match.add_argument("inputs", nargs="+", metavar="FILE_OR_URL", help="HTML files or http(s) URLs")
+    match.add_argument("--json", action="store_true", help="print one JSON object per input")
+    with_config(command("check", cmd_check, "validate the config and summarise it; exit 0 or 2"))
+    command("demo", cmd_demo, "run the whole pipeline on fictional news served from 127.0.0.1")
+    return parser
+
+
+def resolve_config(path: str | None) -> Config:
+    """The config named on the command line, in the environment, in ./intelbot.yaml, or embedded."""
+    chosen = path or os.environ.get(CONFIG_ENV)
+    if chosen:
+        return load_config(chosen)
+    if Path(LOCAL_CONFIG).is_file():
+        return load_config(LOCAL_CONFIG)
+    print(
+        f"intelbot: no --config given and no ./{LOCAL_CONFIG}: using the embedded defaults "
+        "(copy config.example.yaml to intelbot.yaml to make your own)",
+        file=sys.stderr,
+    )
+    return load_default_config()
+
+
+def console_adapters(config: Config, *, json_lines: bool = False) -> dict:
+    """The adapters this version can run for `config`, with a warning for the others."""
+    unsupported = platforms_in_use(config) - SUPPORTED_PLATFORMS
+    for platform in sorted(unsupported):
+        log.warning(
+            "%s channels are configured but this version has no %s adapter yet: "
+            "their alerts wait in the outbox", platform, platform,
+        )
+    return {"console": ConsoleAdapter(json_lines=json_lines)}
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    config = resolve_config(args.config)
+    return asyncio.run(_run(config))
+
+
+async def _run(config: Config) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    adapters = console_adapters(config)
+    async with App(config, adapters) as app:
+        console: ConsoleAdapter = adapters["console"]
+        reader = None
+        if sys.stdin.isatty():
+            print("Type /intel <words> to look up stored stories (Ctrl-C to stop).", file=sys.stderr)
+            reader = asyncio.create_task(console.read_commands(app.commands.handle))
+        await app.run(stop)
+        if reader is not None:
+            reader.cancel()
+    print("intelbot stopped.", file=sys.stderr)
+    return 0
+
+
+def cmd_poll(args: argparse.Namespace) -> int:
+    config = resolve_config(args.config)
+    return asyncio.run(_poll(config, json_lines=args.json))
+
+
+async def _poll(config: Config, *, json_lines: bool) -> int:
+    async with App(config, console_adapters(config, json_lines=json_lines)) as app:
+        reports, delivery = await app.poll_once()
+    failed = [r for r in reports if r.error]
+    new = sum(r.new_articles for r in reports)
+    print(
+        f"polled {len(reports)} sources: {new} new stories, {len(delivery.sent)} alerts posted"
+        + (f", {delivery.waiting} waiting for a chat connection" if delivery.waiting else "")
+        + (f", {len(failed)} sources failed" if failed else ""),
+        file=sys.stderr,
+    )
+    for report in failed:
+        print(f"  {report.source}: {report.error}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    config = resolve_config(args.config)
+    text = " ".join(args.query)
+    with Store(config.storage.path) as store:
+        reply = Commands(store, CompanyIndex(company_names(config)), clock=utc_now).search(text, limit=args.limit)
+    if args.json:
+        print(json.dumps({"query": text, "results": [result_json(r) for r in reply.results]}, ensure_ascii=False))
+    else:
+        sys.stdout.write(ConsoleAdapter().render_reply(reply))
+    return 0
+
+
+def cmd_match(args: argparse.Namespace) -> int:
+    config = resolve_config(args.config)
+    return asyncio.run(_match(config, args.inputs, json_lines=args.json))
+
+
+async def _match(config: Config, inputs: Sequence[str], *, json_lines: bool) -> int:
+    matcher = CompanyMatcher(company_names(config))
+    status = 0
+    async with make_fetcher(config) as fetcher:
+        for item in inputs:
+            try:
+                if item.startswith(("http://", "https://")):
+                    result = await fetcher.get(item, accept="text/html,application/xhtml+xml;q=0.9,*/*;q=0.5")
+                    page = extract_page(result.content, result.url, charset=result.charset)
+                else:
+                    page = extract_page(Path(item).read_bytes(), Path(item).resolve().as_uri())
+            except (IntelbotError, OSError) as error:
+                print(f"{item}: {error}", file=sys.stderr)
+                status = 1
+                continue
+            mentions = matcher.find(page.title, page.text)
+            print(_format_match(item, page.title, mentions, json_lines=json_lines))
+    return status
+
+
+def _format_match(item: str, title: str, mentions, *, json_lines: bool) -> str:
+    counts: dict[str, int] = {}
+    for mention in mentions:
+        counts[mention.company] = counts.get(mention.company, 0) + 1
+    if json_lines:
+        return json.dumps(
+            {
+                "input": item,
+                "title": title,
+                "companies": [{"name": name, "mentions": n} for name, n in counts.items()],
+                "mentions": [
+                    {"company": m.company, "alias": m.alias, "field": m.field, "start": m.start, "end": m.end}
+                    for m in mentions
+                ],
+            },
+            ensure_ascii=False,
+        )
+    found = ", ".join(f"{name} ×{n}" for name, n in counts.items()) or "no tracked company"
+    return f"{item}: {title!r}: {found}"
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    config = resolve_config(args.config)
+    names = sum(1 + len(c.aliases) for c in config.companies)
+    where = str(config.path) if config.path else "embedded defaults"
+    print(f"{where}: OK")
+    print(f"  storage:    {config.storage.path}")
+    print(f"  sources:    {len(config.sources)}")
+    for source in config.sources:
+        print(f"    - {source.name} every {format_duration(source.every)}: {source.url}")
+    print(f"  companies:  {len(config.companies)} ({names} names and aliases)")
+    print(f"  watchlists: {len(config.watchlists)}")
+    for watchlist in config.watchlists:
+        keywords = f", keywords: {', '.join(watchlist.keywords)}" if watchlist.keywords else ""
+        print(f"    - {watchlist.name}: {len(watchlist.companies)} companies{keywords} → {', '.join(watchlist.channels)}")
+    print(f"  backlog:    {format_duration(config.alerts.backlog)} on a source's first poll")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from bot.demo import run_demo
+
+    return asyncio.run(run_demo(ConsoleAdapter(sys.stdout), sys.stdout))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

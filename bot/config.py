@@ -1,0 +1,713 @@
+"""The YAML schema of intelbot and its loading, with a `file:line:col` message for every problem.
+
+`load_config(path)` reads a file, `parse_config(text, ...)` reads text, and
+`load_default_config()` reads the catalogue shipped in `bot/data/default.yaml` (a byte-for-byte
+copy of `config.example.yaml`). All three return a frozen `Config` or raise
+`bot.errors.ConfigError` listing every problem at once, in file order.
+
+Secrets never live in the file: a key such as `token` or `signing_secret` is an error that names
+the environment variable to use instead (see `SECRET_VARIABLES`), and never echoes the value.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import unicodedata
+from collections.abc import Callable, Mapping
+from datetime import timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PrivateAttr,
+    StrictBool,
+    StrictInt,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import DuplicateKeyError
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.scalarbool import ScalarBoolean
+
+from bot import __version__
+from bot.errors import ConfigError, ConfigProblem
+from bot.models import parse_channel
+
+Loc = tuple[str | int, ...]
+Position = tuple[int, int]  # 1-based line and column
+
+DEFAULT_USER_AGENT = f"intelbot/{__version__} (+self-hosted news monitor)"
+DEFAULT_CONFIG_NAME = "<built-in default.yaml>"  # the file name in messages about it
+# The environment variables that hold what the file must not; adapters read these names.
+SECRET_VARIABLES = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "DISCORD_TOKEN")
+
+# ---------------------------------------------------------------- durations
+
+_UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+_DURATION = re.compile(r"(?:\d+(?:\.\d+)?\s*[dhms]\s*)+")
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([dhms])")
+
+
+def parse_duration(text: str) -> timedelta:
+    """Read "30s", "15m", "2h", "1d", "1h30m" or a plain number of seconds; raise ValueError."""
+    cleaned = text.strip()
+    if re.fullmatch(r"\d+(?:\.\d+)?", cleaned):
+        return timedelta(seconds=float(cleaned))
+    if not cleaned or not _DURATION.fullmatch(cleaned):
+        raise ValueError(f"invalid duration {text!r}: use a number with s, m, h or d, e.g. 15m")
+    seconds = sum(float(n) * _UNIT_SECONDS[unit] for n, unit in _DURATION_PART.findall(cleaned))
+    return timedelta(seconds=seconds)
+
+
+def format_duration(duration: timedelta) -> str:
+    """Write a duration the way `parse_duration` reads it, largest units first: "1h30m", "0s"."""
+    if duration < timedelta(0):
+        return "-" + format_duration(-duration)
+    micros = duration // timedelta(microseconds=1)
+    whole, fraction = divmod(micros, 1_000_000)
+    parts = []
+    for unit, size in _UNIT_SECONDS.items():
+        count, whole = divmod(whole, size)
+        if unit == "s" and fraction:
+            parts.append(f"{count}.{fraction:06d}".rstrip("0") + "s")
+        elif count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts) or "0s"
+
+
+def _to_duration(value: object) -> object:
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return timedelta(seconds=value)
+    if isinstance(value, str):
+        return parse_duration(value)
+    raise ValueError(f"invalid duration {_describe(value)}: use a number with s, m, h or d, e.g. 15m")
+
+
+def _at_least(minimum: timedelta) -> AfterValidator:
+    def check(value: timedelta) -> timedelta:
+        if value < minimum:
+            raise ValueError(
+                f"must be at least {format_duration(minimum)}, got {format_duration(value)}"
+            )
+        return value
+
+    return AfterValidator(check)
+
+
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(_to_duration),
+    PlainSerializer(format_duration, return_type=str, when_used="json"),
+]
+
+# ---------------------------------------------------------------- field types
+
+
+def _one_or_many(value: object) -> object:
+    # `aliases: 小米` is an obvious one-item list; accept it rather than lecture.
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else value
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.password:  # checked first: the messages below quote the URL
+        raise ValueError("the URL contains a password: secrets do not belong in the config file")
+    if parts.scheme not in ("http", "https"):
+        raise ValueError(f"expected an http:// or https:// URL, got {_describe(value)}")
+    if not parts.hostname:
+        raise ValueError(f"the URL {_describe(value)} has no host")
+    return value
+
+
+def _channel(value: str) -> str:
+    return str(parse_channel(value))
+
+
+def _channel_is_one_word(value: object) -> object:
+    if isinstance(value, Mapping):  # `- slack: #news` parses as a mapping
+        raise ValueError("write the channel as one word, no space after the colon: slack:#news")
+    return value
+
+
+Text = Annotated[str, Field(min_length=1)]
+HttpUrlText = Annotated[str, AfterValidator(_http_url)]
+Channel = Annotated[str, BeforeValidator(_channel_is_one_word), AfterValidator(_channel)]
+TextList = Annotated[tuple[Text, ...], BeforeValidator(_one_or_many)]
+# Numbers become text where text is expected: a company called 1688 needs no quotes.
+_MODEL = ConfigDict(
+    extra="forbid", frozen=True, str_strip_whitespace=True, coerce_numbers_to_str=True
+)
+
+# ---------------------------------------------------------------- the schema
+
+
+class StorageConfig(BaseModel):
+    """Where the SQLite database lives; relative paths are taken from the config file's folder."""
+
+    model_config = _MODEL
+    path: Path = Path("intelbot.db")
+
+    @field_validator("path", mode="before")
+    @classmethod
+    def _not_empty(cls, value: object) -> object:
+        if value == "":
+            raise ValueError("expected a file name such as intelbot.db")
+        return value
+
+    @field_validator("path")
+    @classmethod
+    def _resolve(cls, value: Path, info: ValidationInfo) -> Path:
+        base_dir = (info.context or {}).get("base_dir")
+        if base_dir is None or str(value) == ":memory:":  # SQLite's in-memory database
+            return value
+        return Path(os.path.abspath(Path(base_dir) / value.expanduser()))
+
+
+class FetchConfig(BaseModel):
+    """Limits and manners of every HTTP request intelbot makes."""
+
+    model_config = _MODEL
+    allow_private_networks: StrictBool = False
+    timeout: Annotated[Duration, _at_least(timedelta(milliseconds=1))] = timedelta(seconds=20)
+    max_bytes: Annotated[StrictInt, Field(gt=0)] = 5_000_000
+    max_redirects: Annotated[StrictInt, Field(ge=0, le=30)] = 5
+    concurrency: Annotated[StrictInt, Field(ge=1, le=64)] = 4
+    user_agent: Text = DEFAULT_USER_AGENT
+
+
+class SourceConfig(BaseModel):
+    """A feed (or page) to poll, and how often."""
+
+    model_config = _MODEL
+    name: Text
+    url: HttpUrlText
+    every: Annotated[Duration, _at_least(timedelta(seconds=10))] = timedelta(minutes=15)
+
+
+class CompanyConfig(BaseModel):
+    """A tracked company: its name as shown in chat, and the other names the press uses."""
+
+    model_config = _MODEL
+    name: Text
+    aliases: TextList = ()
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The name first, then the aliases."""
+        return (self.name, *self.aliases)
+
+
+class WatchlistConfig(BaseModel):
+    """Companies (by configured name), optional keywords, and the channels that hear about them."""
+
+    model_config = _MODEL
+    name: Text
+    companies: Annotated[TextList, Field(min_length=1)]
+    keywords: TextList = ()
+    channels: Annotated[
+        tuple[Channel, ...], BeforeValidator(_one_or_many), Field(min_length=1)
+    ] = ("console",)
+
+
+class AlertsConfig(BaseModel):
+    """When stories become alerts."""
+
+    model_config = _MODEL
+    backlog: Annotated[Duration, _at_least(timedelta(0))] = timedelta(0)
+
+
+class SlackConfig(BaseModel):
+    model_config = _MODEL
+    api_url: HttpUrlText = "https://slack.com/api/"
+
+
+class DiscordConfig(BaseModel):
+    model_config = _MODEL
+    guild_id: Annotated[StrictInt, Field(gt=0)] | None = None
+
+
+# A section whose lines are all commented out reads as null: that means "all defaults".
+Section = BeforeValidator(lambda value: {} if value is None else value)
+Items = BeforeValidator(lambda value: () if value is None else value)
+
+
+class ChatConfig(BaseModel):
+    """Platform settings that are not secret; tokens come from the environment."""
+
+    model_config = _MODEL
+    slack: Annotated[SlackConfig, Section] = SlackConfig()
+    discord: Annotated[DiscordConfig, Section] = DiscordConfig()
+
+
+class Config(BaseModel):
+    """The whole validated configuration. `path` is the file it came from, if any."""
+
+    model_config = _MODEL
+    storage: Annotated[StorageConfig, Section] = StorageConfig()
+    fetch: Annotated[FetchConfig, Section] = FetchConfig()
+    sources: Annotated[tuple[SourceConfig, ...], Items] = ()
+    companies: Annotated[tuple[CompanyConfig, ...], Items] = ()
+    watchlists: Annotated[tuple[WatchlistConfig, ...], Items] = ()
+    alerts: Annotated[AlertsConfig, Section] = AlertsConfig()
+    chat: Annotated[ChatConfig, Section] = ChatConfig()
+    _path: Path | None = PrivateAttr(default=None)
+    _companies_by_name: dict[str, CompanyConfig] = PrivateAttr(default_factory=dict)
+
+    @property
+    def path(self) -> Path | None:
+        return self._path
+
+    def company(self, name: str) -> CompanyConfig | None:
+        """The company with this name or alias, compared case-insensitively; None if unknown."""
+        return self._companies_by_name.get(_name_key(name))
+
+    def model_post_init(self, context: Any, /) -> None:
+        for company in self.companies:
+            for name in company.names:
+                self._companies_by_name.setdefault(_name_key(name), company)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _spell_watchlist_companies_as_configured(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping) or not isinstance(data.get("watchlists"), (list, tuple)):
+            return data
+        owners, _ = _company_owners(data.get("companies"), _path_text)
+        spelling = {key: name for key, (name, _loc) in owners.items()}
+        return {**data, "watchlists": [_respell(w, spelling) for w in data["watchlists"]]}
+
+    @model_validator(mode="after")
+    def _check_references(self) -> Config:
+        problems = find_reference_problems(self)
+        if problems:
+            raise ValueError("; ".join(f"{_path_text(loc)}: {text}" for loc, text in problems))
+        return self
+
+
+# ---------------------------------------------------------------- checks across entries
+
+
+def _name_key(name: str) -> str:
+    return unicodedata.normalize("NFKC", name).strip().casefold()
+
+
+def _get(item: Any, key: str) -> Any:
+    # The checks read raw YAML mappings (to locate problems) and built models (to guard Config).
+    return item.get(key) if isinstance(item, Mapping) else getattr(item, key, None)
+
+
+def _list(value: Any) -> list[Any]:
+    if isinstance(value, str):
+        return [value]
+    return list(value) if isinstance(value, (list, tuple)) else []
+
+
+def _respell(watchlist: Any, spelling: dict[str, str]) -> Any:
+    names = _list(_get(watchlist, "companies"))
+    if not names:
+        return watchlist
+    # dict.fromkeys drops a company listed twice (say by name and by alias), keeping the order.
+    respelled = tuple(
+        dict.fromkeys(spelling.get(_name_key(n), n) if isinstance(n, str) else n for n in names)
+    )
+    if isinstance(watchlist, WatchlistConfig):
+        return watchlist.model_copy(update={"companies": respelled})
+    if isinstance(watchlist, Mapping):
+        return {**watchlist, "companies": list(respelled)}
+    return watchlist
+
+
+def _duplicate_names(
+    items: Any, section: str, what: str, where: Callable[[Loc], str]
+) -> list[tuple[Loc, str]]:
+    seen: dict[str, Loc] = {}
+    problems = []
+    for index, item in enumerate(_list(items)):
+        name, loc = _get(item, "name"), (section, index, "name")
+        if not isinstance(name, str) or not name.strip():
+            continue
+        first = seen.setdefault(_name_key(name), loc)
+        if first != loc:
+            message = f"duplicate {what} name {name.strip()!r} (first used at {where(first)})"
+            problems.append((loc, message))
+    return problems
+
+
+def _company_owners(
+    companies: Any, where: Callable[[Loc], str]
+) -> tuple[dict[str, tuple[str, Loc]], list[tuple[Loc, str]]]:
+    """Map every name and alias to (company name, where it is written); report clashes."""
+    owners: dict[str, tuple[str, Loc]] = {}
+    problems = []
+    for index, company in enumerate(_list(companies)):
+        name = _get(company, "name")
+        if not isinstance(name, str) or not name.strip():
+            continue
+        name = name.strip()
+        labelled = [(name, ("companies", index, "name"))]
+        aliases = enumerate(_list(_get(company, "aliases")))
+        labelled += [(alias, ("companies", index, "aliases", i)) for i, alias in aliases]
+        for label, loc in labelled:
+            if not isinstance(label, str) or not label.strip():
+                continue
+            owner, first = owners.setdefault(_name_key(label), (name, loc))
+            same_company = _name_key(owner) == _name_key(name)
+            if first == loc or (same_company and loc[-1] != "name"):
+                continue  # new, or an alias repeating its own company's name: harmless
+            if same_company:
+                message = f"duplicate company name {name!r} (first used at {where(first)})"
+            else:
+                what = "name" if loc[-1] == "name" else f"alias {label.strip()!r} of"
+                message = (
+                    f"{what} {name!r} is already a name or alias of {owner!r} (at {where(first)})"
+                )
+            problems.append((loc, message))
+    return owners, problems
+
+
+def _unknown_companies(
+    watchlists: Any, owners: dict[str, tuple[str, Loc]]
+) -> list[tuple[Loc, str]]:
+    problems = []
+    for w_index, watchlist in enumerate(_list(watchlists)):
+        for c_index, name in enumerate(_list(_get(watchlist, "companies"))):
+            if not isinstance(name, str) or not name.strip() or _name_key(name) in owners:
+                continue
+            message = f"unknown company {name.strip()!r}"
+            close = difflib.get_close_matches(_name_key(name), list(owners), n=1, cutoff=0.6)
+            if close:
+                message += f" (did you mean {owners[close[0]][0]!r}?)"
+            elif not owners:
+                message += ": add it under companies: first"
+            problems.append((("watchlists", w_index, "companies", c_index), message))
+    return problems
+
+
+def find_reference_problems(
+    config: Any, where: Callable[[Loc], str] | None = None
+) -> list[tuple[Loc, str]]:
+    """Problems between entries (duplicates, alias clashes, unknown companies), as (loc, message).
+
+    Works on a raw mapping read from YAML as well as on a `Config`; `where` describes a
+    location in messages (the loader adds line numbers).
+    """
+    where = where or _path_text
+    owners, problems = _company_owners(_get(config, "companies"), where)
+    problems += _duplicate_names(_get(config, "sources"), "sources", "source", where)
+    problems += _duplicate_names(_get(config, "watchlists"), "watchlists", "watchlist", where)
+    problems += _unknown_companies(_get(config, "watchlists"), owners)
+    return problems
+
+
+# ---------------------------------------------------------------- reading YAML
+
+_SECRET_KEY = re.compile(
+    r"(?:^|_)(?:token|secret|password|passwd|api_?key|private_key|credentials?)$"
+)
+_SECRET_VALUE = re.compile(r"^(?:xox[a-z]|xapp)-")  # Slack tokens pasted as a value
+_SECRET_VARIABLE_BY_KEY = {
+    ("slack", "token"): "SLACK_BOT_TOKEN",
+    ("slack", "bot_token"): "SLACK_BOT_TOKEN",
+    ("slack", "app_token"): "SLACK_APP_TOKEN",
+    ("slack", "signing_secret"): "SLACK_SIGNING_SECRET",
+    ("discord", "token"): "DISCORD_TOKEN",
+    ("discord", "bot_token"): "DISCORD_TOKEN",
+}
+
+
+def _secret_message(loc: Loc) -> str:
+    parent = str(loc[-2]) if len(loc) > 1 else ""
+    key = str(loc[-1]).lower().replace("-", "_")
+    variable = _SECRET_VARIABLE_BY_KEY.get((parent, key))
+    if variable:
+        return f"secrets do not belong in the config file: set {variable} in the environment"
+    others = ", ".join(SECRET_VARIABLES[1:])
+    return ("secrets do not belong in the config file: set SLACK_BOT_TOKEN "
+            f"(or the relevant variable: {others}) in the environment")
+
+
+def _lc(getter: Callable[[Any], Any], arg: Any) -> Position | None:
+    try:
+        line, column = getter(arg)
+    except (KeyError, IndexError, TypeError, AttributeError):  # e.g. keys merged in with <<
+        return None
+    return (line + 1, column + 1)
+
+
+def _start(node: Any) -> Position | None:
+    if isinstance(node, (CommentedMap, CommentedSeq)) and node.lc.line is not None:
+        return (node.lc.line + 1, node.lc.col + 1)
+    return None
+
+
+def _plain_scalar(node: Any) -> Any:
+    # Drop ruamel's round-trip subclasses so pydantic's strict types see plain values.
+    if isinstance(node, (bool, ScalarBoolean)):
+        return bool(node)
+    for plain in (int, float, str):
+        if isinstance(node, plain):
+            return plain(node)
+    return node
+
+
+class _Document:
+    """Plain data read from the YAML tree, with where each key and value is written."""
+
+    def __init__(self, root: CommentedMap):
+        self.values: dict[Loc, Position] = {}
+        self.keys: dict[Loc, Position] = {}
+        self.secrets: list[tuple[Loc, str]] = []
+        self.data = self._plain(root, (), _start(root) or (1, 1))
+
+    def _plain(self, node: Any, loc: Loc, position: Position) -> Any:
+        self.values[loc] = position
+        if isinstance(node, CommentedMap):
+            result = {}
+            for key, value in node.items():
+                child = (*loc, str(key))
+                key_position = _lc(node.lc.key, key) or position
+                self.keys[child] = key_position
+                if _SECRET_KEY.search(str(key).lower().replace("-", "_")):
+                    self.secrets.append((child, _secret_message(child)))
+                    continue  # left out of the data, so that no other message can echo it
+                # An empty value has no position of its own: ruamel points past it.
+                at = _start(value) or (key_position if value is None else _lc(node.lc.value, key))
+                result[child[-1]] = self._plain(value, child, at or key_position)
+            return result
+        if isinstance(node, CommentedSeq):
+            return [
+                self._plain(item, (*loc, i), _start(item) or _lc(node.lc.item, i) or position)
+                for i, item in enumerate(node)
+            ]
+        if isinstance(node, str) and _SECRET_VALUE.match(node):
+            message = "this looks like a Slack token: " + _secret_message(("slack", "token"))
+            self.secrets.append((loc, message))
+        return _plain_scalar(node)
+
+    def value_position(self, loc: Loc) -> Position:
+        for end in range(len(loc), -1, -1):  # the deepest part of `loc` that the file has
+            if loc[:end] in self.values:
+                return self.values[loc[:end]]
+        return (1, 1)
+
+    def key_position(self, loc: Loc) -> Position:
+        return self.keys.get(loc) or self.value_position(loc)
+
+    def describe(self, loc: Loc) -> str:
+        return f"{_path_text(loc)}, line {self.value_position(loc)[0]}"
+
+
+def _load_yaml(text: str, filename: str) -> CommentedMap:
+    def problem(message: str, line: int | None = None, column: int | None = None) -> ConfigError:
+        return ConfigError([ConfigProblem(filename, line, column, "", message)])
+
+    try:
+        root = YAML(typ="rt").load(text)
+    except DuplicateKeyError as error:
+        found = re.search(r'duplicate key "(.*?)" with value', str(error.problem))
+        key = found.group(1) if found else "?"
+        mark = error.problem_mark
+        raise problem(f"duplicate key {key!r}: a key may appear only once in the same mapping",
+                      mark.line + 1, mark.column + 1) from None
+    except MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        message = f"invalid YAML: {error.problem or error.context}"
+        if error.problem and error.context and error.context_mark:
+            message += f" ({error.context} at line {error.context_mark.line + 1})"
+        if "'\\t'" in message:
+            message += " (indent with spaces, not tabs)"
+        if mark is None:
+            raise problem(message) from None
+        raise problem(message, mark.line + 1, mark.column + 1) from None
+    except YAMLError as error:
+        raise problem(f"invalid YAML: {error}") from None
+    if root is None:
+        raise problem("the file is empty: start from config.example.yaml")
+    if not isinstance(root, CommentedMap):
+        line, column = _start(root) or (1, 1)
+        raise problem(f"the top level must be a mapping (storage:, sources:, companies:, ...), "
+                      f"got {_describe(_plain_scalar(root))}", line, column)
+    return root
+
+
+# ---------------------------------------------------------------- messages
+
+
+def _path_text(loc: Loc) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if not isinstance(value, str):
+        return str(value)
+    text = repr(value)
+    return text if len(text) <= 60 else text[:56] + "...'"
+
+
+def _model_at(loc: Loc) -> type[BaseModel] | None:
+    model: type[BaseModel] | None = Config
+    for step in loc:
+        if isinstance(step, int):
+            continue  # an index into a list of models keeps the same model
+        field = model.model_fields.get(step) if model else None
+        model = _model_in(field.annotation) if field else None
+    return model
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for argument in getattr(annotation, "__args__", ()):
+        if found := _model_in(argument):
+            return found
+    return None
+
+
+def _known_key_like(loc: Loc) -> str | None:
+    """The key of the same mapping that an unknown key was probably meant to be."""
+    model = _model_at(loc[:-1])
+    close = difflib.get_close_matches(str(loc[-1]), list(model.model_fields) if model else [], n=1)
+    return close[0] if close else None
+
+
+# Pydantic's messages reworded for people editing YAML; {got} is the value found.
+_MESSAGES = {
+    "int_type": "expected a whole number, got {got}",
+    "int_parsing": "expected a whole number, got {got}",
+    "int_from_float": "expected a whole number, got {got}",
+    "bool_type": "expected true or false, got {got}",
+    "bool_parsing": "expected true or false, got {got}",
+    "string_type": "expected text, got {got}",
+    "model_type": "expected a mapping (indented key: value lines), got {got}",
+    "dict_type": "expected a mapping (indented key: value lines), got {got}",
+    "tuple_type": "expected a list, got {got}",
+    "list_type": "expected a list, got {got}",
+    "string_too_short": "must not be empty",
+    "too_short": "must list at least {min_length} item",
+    "greater_than": "must be greater than {gt}, got {got}",
+    "greater_than_equal": "must be at least {ge}, got {got}",
+    "less_than": "must be less than {lt}, got {got}",
+    "less_than_equal": "must be at most {le}, got {got}",
+}
+
+
+def _error_message(error: Any) -> str:
+    template = _MESSAGES.get(error["type"])
+    if template is None:
+        return str(error["msg"]).removeprefix("Value error, ")
+    return template.format(got=_describe(error.get("input")), **(error.get("ctx") or {}))
+
+
+def _validation_problems(
+    error: ValidationError, document: _Document, skip_model_level: bool
+) -> list[tuple[Loc, Position, str]]:
+    details = error.errors()
+    unknown = [tuple(e["loc"]) for e in details if e["type"] == "extra_forbidden"]
+    meant = {loc: _known_key_like(loc) for loc in unknown}
+    # A misspelt key also shows up as a missing one; its "did you mean" already says it all.
+    suggested = {(*loc[:-1], key) for loc, key in meant.items() if key}
+    problems = []
+    for detail in details:
+        loc = tuple(detail["loc"])
+        if not loc and skip_model_level:
+            continue  # the cross-entry checks, already reported with positions
+        if detail["type"] == "extra_forbidden":
+            message = f"unknown key {loc[-1]!r}"
+            message += f" (did you mean {meant[loc]!r}?)" if meant[loc] else ""
+            problems.append((loc, document.key_position(loc), message))
+        elif detail["type"] == "missing":
+            if loc not in suggested:
+                message = f"missing required key {loc[-1]!r}"
+                problems.append((loc, document.value_position(loc[:-1]), message))
+        else:
+            problems.append((loc, document.value_position(loc), _error_message(detail)))
+    return problems
+
+
+# ---------------------------------------------------------------- loading
+
+
+def parse_config(text: str, *, filename: str, base_dir: Path) -> Config:
+    """Validate YAML text; a relative `storage.path` is taken from `base_dir`."""
+    document = _Document(_load_yaml(text, filename))
+    secret_locs = [loc for loc, _ in document.secrets]
+    problems = [(loc, document.key_position(loc), message) for loc, message in document.secrets]
+    references = find_reference_problems(document.data, document.describe)
+    problems += [(loc, document.value_position(loc), message) for loc, message in references]
+    config = None
+    try:
+        config = Config.model_validate(document.data, context={"base_dir": Path(base_dir)})
+    except ValidationError as error:
+        for loc, position, message in _validation_problems(error, document, bool(references)):
+            # Never describe what sits under a secret key: the message could echo it.
+            if not any(loc[: len(secret)] == secret for secret in secret_locs):
+                problems.append((loc, position, message))
+    if problems or config is None:
+        problems.sort(key=lambda problem: problem[1])
+        raise ConfigError([ConfigProblem(filename, line, column, _path_text(loc), message)
+                           for loc, (line, column), message in problems])
+    return config
+
+
+def _read_text(path: Path) -> str:
+    def problem(message: str, line: int | None = None, column: int | None = None) -> ConfigError:
+        return ConfigError([ConfigProblem(str(path), line, column, "", message)])
+
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise problem("file not found (copy config.example.yaml to start)") from None
+    except IsADirectoryError:
+        raise problem("this is a folder, not a config file") from None
+    except OSError as error:
+        raise problem(f"cannot read the file: {error.strerror or error}") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        before = data[: error.start]
+        line_start = before.rfind(b"\n") + 1
+        column = len(before[line_start:].decode("utf-8", errors="replace")) + 1
+        message = f"not valid UTF-8 text (byte 0x{data[error.start]:02x}): save the file as UTF-8"
+        raise problem(message, before.count(b"\n") + 1, column) from None
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a config file; raise ConfigError listing every problem in it."""
+    path = Path(path)
+    config = parse_config(_read_text(path), filename=str(path), base_dir=path.absolute().parent)
+    config._path = path.absolute()
+    return config
+
+
+def load_default_config(base_dir: Path | None = None) -> Config:
+    """The configuration shipped with intelbot; its database goes in `base_dir` (default: CWD)."""
+    text = resources.files("bot.data").joinpath("default.yaml").read_text(encoding="utf-8")
+    return parse_config(text, filename=DEFAULT_CONFIG_NAME, base_dir=base_dir or Path.cwd())

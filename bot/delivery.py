@@ -1,0 +1,104 @@
+"""Send pending alerts from the store's outbox through the chat adapters.
+
+The outbox is the source of truth: an alert is marked sent only after its adapter returned,
+so a crash between the two can at worst repeat that one message, never lose it. Alerts for
+a platform with no running adapter stay pending until one runs. Within one channel, alerts
+go out in the order they were enqueued: after a failure the rest of that channel waits for
+the next round.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from bot.errors import DeliveryError
+from bot.models import Alert, ChannelRef, Reply, parse_channel
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+
+
+class ChatAdapter(Protocol):
+    """One chat platform, seen from the core.
+
+    Lifecycle: `start()` once on the running event loop (connect, authenticate), then any
+    number of `post_alert` calls, then `stop()`. All methods run on the event loop.
+    `post_alert` returns the platform's message id (or None when it has none) and raises
+    `DeliveryError` when the platform refused the message; `permanent=True` when retrying
+    cannot help (unknown channel, no permission). It must escape untrusted text itself.
+    """
+
+    platform: str
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def post_alert(self, channel: ChannelRef, alert: Alert) -> str | None: ...
+
+    async def post_reply(self, channel: ChannelRef, reply: Reply) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    """What one round of delivery did."""
+
+    sent: tuple[Alert, ...] = ()
+    failed: int = 0
+    waiting: int = 0  # pending for a platform that has no running adapter
+
+
+class Dispatcher:
+    """Delivers the outbox; one round at a time (concurrent calls wait for the running one)."""
+
+    def __init__(self, store: Store, adapters: Mapping[str, ChatAdapter], *, clock: Callable[[], datetime]):
+        self._store = store
+        self._adapters = dict(adapters)
+        self._clock = clock
+        self._lock = asyncio.Lock()
+        self._warned: set[str] = set()
+
+    async def deliver_pending(self) -> DeliveryReport:
+        """Send every pending alert whose platform has an adapter; return what happened."""
+        async with self._lock:
+            sent: list[Alert] = []
+            failed = waiting = 0
+            blocked: set[str] = set()  # channels that failed this round: keep their order
+            for alert in self._store.pending_alerts(limit=1000):
+                channel = parse_channel(alert.channel)
+                adapter = self._adapters.get(channel.platform)
+                if adapter is None:
+                    waiting += 1
+                    self._warn_once(channel.platform)
+                    continue
+                if alert.channel in blocked:
+                    continue
+                try:
+                    message_id = await adapter.post_alert(channel, alert)
+                except DeliveryError as error:
+                    failed += 1
+                    blocked.add(alert.channel)
+                    self._record_failure(alert, error)
+                    continue
+                assert alert.id is not None
+                self._store.mark_sent(alert.id, now=self._clock(), message_id=message_id)
+                sent.append(alert)
+            return DeliveryReport(tuple(sent), failed, waiting)
+
+    def _record_failure(self, alert: Alert, error: DeliveryError) -> None:
+        assert alert.id is not None
+        log.warning("could not post to %s: %s", alert.channel, error)
+        self._store.mark_failed(alert.id, now=self._clock(), error=str(error), permanent=error.permanent)
+
+    def _warn_once(self, platform: str) -> None:
+        if platform not in self._warned:
+            self._warned.add(platform)
+            log.warning(
+                "alerts for %s channels are kept in the outbox: no %s connection is running", platform, platform
+            )

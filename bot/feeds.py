@@ -1,0 +1,486 @@
+"""Feed documents (RSS 0.9x/1.0/2.0, Atom, JSON Feed) to entries, and URL canonicalisation.
+
+`parse_feed` returns None for a document that is not a feed at all (an HTML page: the caller
+treats the source as a plain page) and raises `FeedError` for one that means to be a feed but
+cannot be read. Everything a feed says is hostile text: titles and summaries come out as
+plain text with tags stripped, and one bad entry never costs the others.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import io
+import json
+import logging
+import re
+import xml.sax
+from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote, unquote_plus, urljoin, urlsplit, urlunsplit
+
+import feedparser
+
+from bot.errors import FeedError
+from bot.models import Entry
+
+logger = logging.getLogger(__name__)
+
+# Query parameters that only say where a click came from; dropped so one story has one URL.
+TRACKING_PARAMETERS = frozenset(
+    "fbclid gclid dclid msclkid mc_cid mc_eid igshid yclid _hsenc _hsmi mkt_tok ref_src cmpid ocid".split()
+)
+TRACKING_PREFIXES = ("utm_",)
+DEFAULT_PORTS = {"http": 80, "https": 443}
+MAX_SUMMARY_CHARS = 2000
+# Dates further ahead than this are clock or time-zone mistakes, not scheduled stories.
+MAX_FUTURE_SKEW = timedelta(days=1)
+
+JSON_FEED_VERSION = re.compile(r"^https?://jsonfeed\.org/version/")
+FEED_MEDIA_TYPES = frozenset(
+    "application/rss+xml application/x-rss+xml application/atom+xml application/rdf+xml "
+    "application/feed+json application/xml text/xml".split()
+)
+HTML_MEDIA_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+_FEED_ROOT = re.compile(rb"<(?:[A-Za-z0-9_-]+:)?(?:rss|feed|RDF|channel)[\s>/]")
+_HTML_ROOT = re.compile(rb"<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>]", re.IGNORECASE)
+_BYTE_ORDER_MARKS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
+# Declarations, processing instructions, comments and doctype before the root element.
+_XML_PROLOGUE = re.compile(rb"^(?:\s*(?:<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>]*>))*\s*", re.DOTALL)
+_XML_ENCODING = re.compile(rb"<\?xml[^>]*\bencoding\s*=")
+_PERCENT_ESCAPE = re.compile(r"%[0-9a-fA-F]{2}")
+_WEEKDAY = re.compile(r"^\s*[^\W\d]+\.?,\s*")
+_WHITESPACE = re.compile(r"\s+")
+_URL_NOISE = re.compile(r"[\t\n\r]")
+# Characters left as they are when percent-encoding a path or a query parameter.
+_PATH_SAFE = "/:@!$&'()*+,;=-._~%"
+_QUERY_SAFE = _PATH_SAFE + "?"
+
+
+def canonical_url(url: str, base: str | None = None) -> str:
+    """Return one spelling of `url` for deduplication, or "" when it is not an http(s) URL.
+
+    Resolves against `base`, lower-cases scheme and host (IDNA-encoded), drops userinfo,
+    default ports, the fragment and tracking parameters, keeps other parameters in order,
+    and percent-encodes what must be. canonical_url(canonical_url(u)) == canonical_url(u).
+    """
+    url = _URL_NOISE.sub("", url or "").strip()
+    try:
+        if base:
+            url = urljoin(base, url)
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        host = parts.hostname  # lower-cased, userinfo and IPv6 brackets removed
+        port = parts.port
+    except ValueError:
+        return ""
+    if scheme not in DEFAULT_PORTS or not host:
+        return ""
+    host = _ascii_host(host.rstrip("."))
+    if not host:
+        return ""
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None and port != DEFAULT_PORTS[scheme]:
+        netloc += f":{port}"
+    path = _normalise_percent(quote(parts.path, safe=_PATH_SAFE)) or "/"
+    kept = [
+        _normalise_percent(quote(parameter, safe=_QUERY_SAFE))
+        for parameter in parts.query.split("&")
+        if parameter and not _is_tracking_parameter(parameter)
+    ]
+    return urlunsplit((scheme, netloc, path, "&".join(kept), ""))
+
+
+def _ascii_host(host: str) -> str:
+    """IDNA-encode a host name; keep it as it is when it cannot be encoded (it is still unique)."""
+    if host.isascii():
+        return host
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return host
+
+
+def _normalise_percent(text: str) -> str:
+    return _PERCENT_ESCAPE.sub(lambda match: match.group(0).upper(), text)
+
+
+def _is_tracking_parameter(parameter: str) -> bool:
+    name = unquote_plus(parameter.split("=", 1)[0]).strip().lower()
+    return name in TRACKING_PARAMETERS or name.startswith(TRACKING_PREFIXES)
+
+
+class _TextCollector(HTMLParser):
+    """Collects the text of an HTML fragment; block elements become spaces, scripts vanish."""
+
+    _SKIPPED = frozenset({"script", "style", "template", "noscript"})
+    # Tags that sit inside a line of text; every other tag separates words ("<p>One</p><p>Two").
+    _INLINE = frozenset(
+        "a abbr b bdi bdo cite code data dfn em font i kbd mark q s samp small span strong "
+        "sub sup time u var wbr".split()
+    )
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skipping = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self._SKIPPED:
+            self._skipping += 1
+        if tag not in self._INLINE:
+            self.parts.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._SKIPPED and self._skipping:
+            self._skipping -= 1
+        if tag not in self._INLINE:
+            self.parts.append(" ")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skipping:
+            self.parts.append(data)
+
+
+def plain_text(fragment: str | None) -> str:
+    """HTML fragment to one line of plain text: tags stripped, entities decoded, spaces collapsed."""
+    if not fragment:
+        return ""
+    collector = _TextCollector()
+    collector.feed(fragment)
+    collector.close()
+    return _WHITESPACE.sub(" ", "".join(collector.parts)).strip()
+
+
+def truncate(text: str, limit: int) -> str:
+    """Cut `text` to at most `limit` characters, at a word boundary when one is near, with "…"."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit * 0.8:
+        cut = cut[:space]
+    return cut.rstrip() + "…"
+
+
+def parse_feed(
+    content: bytes,
+    *,
+    source: str,
+    url: str,
+    content_type: str | None = None,
+    charset: str | None = None,
+    now: datetime | None = None,
+) -> list[Entry] | None:
+    """Read a feed document into entries; None when it is not a feed; FeedError when unreadable.
+
+    `url` is the feed's own URL (entry links are resolved against it); `content_type` and
+    `charset` come from the HTTP response. `now` (UTC, default: the current time) decides
+    which dates lie too far in the future to be true.
+    """
+    now = now or datetime.now(UTC)
+    body = content.lstrip()
+    if not body or body in (bom for bom, _charset in _BYTE_ORDER_MARKS):
+        raise FeedError("the document is empty")
+    if (content_type or "").endswith("json") or body.removeprefix(b"\xef\xbb\xbf").lstrip()[:1] == b"{":
+        document = _load_json(content, content_type=content_type, charset=charset)
+        if document is None:
+            return None
+        return _json_feed_entries(document, source=source, url=url, now=now)
+    return _xml_feed_entries(
+        content, source=source, url=url, content_type=content_type, charset=charset, now=now
+    )
+
+
+def _load_json(content: bytes, *, content_type: str | None, charset: str | None) -> Any:
+    """Decode a JSON document that may be a JSON Feed; None when it is some other JSON."""
+    claims_feed = content_type == "application/feed+json" or b"jsonfeed.org/version" in content[:4096]
+    try:
+        text = content.decode(charset or "utf-8-sig")
+        document = json.loads(text)
+    except (UnicodeDecodeError, LookupError):
+        if claims_feed:
+            raise FeedError(f"invalid JSON Feed: the text is not valid {charset or 'UTF-8'}") from None
+        return None
+    except json.JSONDecodeError as error:
+        if claims_feed:
+            raise FeedError(
+                f"invalid JSON Feed: {error.msg} at line {error.lineno}, column {error.colno}"
+            ) from None
+        return None
+    if isinstance(document, dict) and JSON_FEED_VERSION.match(str(document.get("version", ""))):
+        return document
+    if claims_feed:
+        raise FeedError("invalid JSON Feed: no 'version' naming https://jsonfeed.org/version/…")
+    return None
+
+
+def _json_feed_entries(
+    document: dict[str, Any], *, source: str, url: str, now: datetime
+) -> list[Entry]:
+    items = document.get("items", [])
+    if not isinstance(items, list):
+        raise FeedError("invalid JSON Feed: 'items' is not a list")
+    return _collect_entries(
+        source, items, lambda item: _json_feed_entry(item, source=source, url=url, now=now)
+    )
+
+
+def _json_feed_entry(item: Any, *, source: str, url: str, now: datetime) -> Entry | None:
+    if not isinstance(item, dict):
+        raise ValueError("the item is not a JSON object")
+    # JSON Feed says title and summary are plain text, but publishers put entities and
+    # tags in them as in RSS; stripping costs nothing on real plain text.
+    summary = plain_text(_first_text(item.get("summary"), item.get("content_html")))
+    if not summary:
+        summary = _WHITESPACE.sub(" ", _first_text(item.get("content_text"))).strip()
+    guid = item.get("id")
+    return _build_entry(
+        source=source,
+        feed_url=url,
+        link=_first_text(item.get("url"), item.get("external_url")),
+        guid=str(guid) if guid not in (None, "") else None,
+        title=plain_text(_first_text(item.get("title"))),
+        summary=summary,
+        published=_parse_json_feed_date(
+            _first_text(item.get("date_published"), item.get("date_modified"))
+        ),
+        now=now,
+    )
+
+
+def _collect_entries(source: str, items: list[Any], build: Callable[[Any], Entry | None]) -> list[Entry]:
+    """Build an Entry from each item; an item that fails is logged and skipped, not fatal."""
+    entries = []
+    for position, item in enumerate(items, start=1):
+        try:
+            entry = build(item)
+        except Exception as error:  # one bad entry must not cost the others
+            logger.warning("source %s: skipped feed entry %d: %s", source, position, error)
+            continue
+        if entry is None:
+            logger.warning("source %s: skipped feed entry %d: no link and no title", source, position)
+            continue
+        entries.append(entry)
+    return entries
+
+
+def _first_text(*values: Any) -> str:
+    for value in values:
+        if isinstance(value, str) and value.strip():
+            return value
+    return ""
+
+
+def _parse_json_feed_date(value: str) -> datetime | None:
+    """RFC 3339 as the JSON Feed spec says; RFC 822 as some publishers write anyway."""
+    if not value:
+        return None
+    try:
+        return _as_utc(datetime.fromisoformat(value.strip()))
+    except ValueError:
+        return _parse_localised_rfc822(value)
+
+
+def _xml_feed_entries(
+    content: bytes,
+    *,
+    source: str,
+    url: str,
+    content_type: str | None,
+    charset: str | None,
+    now: datetime,
+) -> list[Entry] | None:
+    # A byte order mark beats the HTTP charset (as browsers do); feedparser would let a bare
+    # "text/xml" force US-ASCII onto a UTF-16 document.
+    charset = _bom_charset(content) or charset or _guess_undeclared_charset(content)
+    headers = {}
+    if content_type or charset:
+        # feedparser picks the encoding from the HTTP header first (RFC 3023), then the
+        # XML declaration, then sniffing; without a header it trusts the document.
+        headers["content-type"] = (content_type or "application/xml") + (
+            f"; charset={charset}" if charset else ""
+        )
+    # BytesIO, not bytes: feedparser treats a bare string as a file name or URL to open.
+    result = feedparser.parse(io.BytesIO(content), response_headers=headers)
+    if not result.entries and not result.get("version"):
+        if _is_html_page(content, content_type):
+            return None
+        raise FeedError(_unreadable_reason(result, content))
+    broken = isinstance(
+        result.get("bozo_exception"), xml.sax.SAXParseException | feedparser.CharacterEncodingUnknown
+    )
+    entries = _collect_entries(
+        source, result.entries, lambda raw: _feedparser_entry(raw, source=source, url=url, now=now)
+    )
+    if broken and not entries:
+        # A truncated or mangled feed that yields nothing must say so, not look empty.
+        raise FeedError(_unreadable_reason(result, content))
+    return entries
+
+
+def _bom_charset(content: bytes) -> str | None:
+    for bom, charset in _BYTE_ORDER_MARKS:
+        if content.startswith(bom):
+            return charset
+    return None
+
+
+def _sniffable_head(content: bytes) -> bytes:
+    """The first 2 KB as UTF-8 bytes, so that byte patterns also find tags in UTF-16 documents."""
+    charset = _bom_charset(content)
+    if charset in ("utf-16-le", "utf-16-be"):
+        return content[2:4098].decode(charset, "ignore").encode("utf-8")
+    return content[:2048]
+
+
+def _guess_undeclared_charset(content: bytes) -> str | None:
+    """Guess the encoding of a feed that declares none and is not UTF-8 (feedparser would pick cp1252)."""
+    if _XML_ENCODING.search(content[:200]):
+        return None
+    try:
+        content.decode("utf-8")
+        return None
+    except UnicodeDecodeError:
+        pass
+    # trafilatura already ships charset detection; imported here because feeds rarely need it.
+    from trafilatura.utils import detect_encoding
+
+    guesses = detect_encoding(content)
+    return guesses[0] if guesses else None
+
+
+def _is_html_page(content: bytes, content_type: str | None) -> bool:
+    """Whether a document feedparser could not read is an ordinary web page, not a broken feed."""
+    head = _sniffable_head(content)
+    if _FEED_ROOT.search(head) or (content_type in FEED_MEDIA_TYPES):
+        return False
+    return bool(content_type in HTML_MEDIA_TYPES or _HTML_ROOT.search(head))
+
+
+def _unreadable_reason(result: feedparser.FeedParserDict, content: bytes) -> str:
+    """Say in words why feedparser found no feed in a document that looks like one."""
+    error = result.get("bozo_exception")
+    head = _sniffable_head(content).removeprefix(b"\xef\xbb\xbf")
+    if not head.lstrip().startswith(b"<"):
+        return "not a feed: the document is neither XML nor JSON"
+    if isinstance(error, xml.sax.SAXParseException):
+        line = error.getLineNumber()
+        if not head.startswith(b"<?xml"):
+            line -= 1  # feedparser put an XML declaration line in front of the document
+        return (
+            f"not a readable feed: the XML is not well-formed ({error.getMessage()} "
+            f"at line {line}, column {error.getColumnNumber() + 1})"
+        )
+    if isinstance(error, feedparser.CharacterEncodingUnknown):
+        return "not a readable feed: its character encoding is unknown"
+    root = re.search(rb"<([A-Za-z_][\w:.-]*)", _XML_PROLOGUE.sub(b"", head.lstrip()))
+    name = root.group(1).decode("ascii", "replace") if root else "?"
+    return f"not a feed: the document is XML whose root element is <{name}>, not RSS, Atom or RDF"
+
+
+def _feedparser_entry(
+    raw: feedparser.FeedParserDict, *, source: str, url: str, now: datetime
+) -> Entry | None:
+    summary = _feedparser_text(raw.get("summary"), raw.get("summary_detail"))
+    if not summary and raw.get("content"):
+        summary = _feedparser_text(raw["content"][0].get("value"), raw["content"][0])
+    return _build_entry(
+        source=source,
+        feed_url=url,
+        link=_alternate_link(raw),
+        guid=raw.get("id") or None,
+        title=_feedparser_text(raw.get("title"), raw.get("title_detail")),
+        summary=summary,
+        published=_entry_date(raw),
+        now=now,
+    )
+
+
+def _feedparser_text(value: str | None, detail: dict[str, Any] | None) -> str:
+    """Plain text of a feedparser value: HTML is stripped, text/plain already has entities decoded.
+
+    Stripping tags from a text/plain title would eat words such as "<3" or "Use <br>".
+    """
+    if not value:
+        return ""
+    media_type = (detail or {}).get("type") or "text/html"
+    if "html" in media_type or "xml" in media_type:
+        return plain_text(value)
+    return _WHITESPACE.sub(" ", value).strip()
+
+
+def _alternate_link(raw: feedparser.FeedParserDict) -> str:
+    """The entry's page: Atom's rel="alternate" link first, then whatever feedparser calls `link`."""
+    for link in raw.get("links") or ():
+        if link.get("rel", "alternate") == "alternate" and link.get("href"):
+            return link["href"]
+    return raw.get("link") or ""
+
+
+def _entry_date(raw: feedparser.FeedParserDict) -> datetime | None:
+    """Published, else updated; dict.get skips feedparser's deprecated updated→published alias."""
+    for parsed_key, text_key in (("published_parsed", "published"), ("updated_parsed", "updated")):
+        moment = _struct_time_to_utc(dict.get(raw, parsed_key))
+        moment = moment or _parse_localised_rfc822(dict.get(raw, text_key))
+        if moment is not None:
+            return moment
+    return None
+
+
+def _struct_time_to_utc(value: Any) -> datetime | None:
+    """feedparser's parsed dates are `time.struct_time` in UTC."""
+    if value is None:
+        return None
+    try:
+        return datetime(*value[:6], tzinfo=UTC)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _parse_localised_rfc822(value: Any) -> datetime | None:
+    """Read an RFC 822 date whose weekday is not English ("mer, 16 nov 2022 00:38:15 +0100")."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return _as_utc(email.utils.parsedate_to_datetime(_WEEKDAY.sub("", value)))
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
+def _as_utc(moment: datetime) -> datetime:
+    """A date without offset is read as UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def _build_entry(
+    *,
+    source: str,
+    feed_url: str,
+    link: str,
+    guid: str | None,
+    title: str,
+    summary: str,
+    published: datetime | None,
+    now: datetime,
+) -> Entry | None:
+    """Assemble one Entry (title and summary already plain text); None without link and title."""
+    link = _URL_NOISE.sub("", link).strip()
+    if link:
+        link = urljoin(feed_url, link)
+    if not link and not title:
+        return None
+    if published is not None and published > now + MAX_FUTURE_SKEW:
+        published = None
+    return Entry(
+        source=source,
+        url=canonical_url(link) if link else "",
+        link=link,
+        guid=guid.strip() if guid and guid.strip() else None,
+        title=title,
+        summary=truncate(summary, MAX_SUMMARY_CHARS),
+        published=published,
+    )

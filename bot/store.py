@@ -1,0 +1,567 @@
+"""The database: schema, migrations, full-text search and the alert outbox, over SQLite."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import sqlite3
+import threading
+import unicodedata
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace as replace_fields
+from datetime import datetime, timezone
+from pathlib import Path
+
+from bot.errors import StoreError
+from bot.models import Alert, Article, Mention, SearchResult, SourceState
+
+_BUSY_SECONDS = 5.0
+_PRAGMAS = (
+    "PRAGMA journal_mode = WAL",  # also the first read: a non-database file fails here
+    "PRAGMA foreign_keys = ON",
+    f"PRAGMA busy_timeout = {int(_BUSY_SECONDS * 1000)}",
+    "PRAGMA synchronous = NORMAL",  # safe with WAL; only the last commits may be lost on power loss
+)
+
+# Statements run one by one: `executescript` would COMMIT first and break the migration's transaction.
+_M001 = (
+    """CREATE TABLE sources (
+        name TEXT PRIMARY KEY, url TEXT NOT NULL, etag TEXT, last_modified TEXT, page_hash TEXT,
+        polls INTEGER NOT NULL DEFAULT 0, last_success INTEGER, last_error TEXT, last_error_at INTEGER)""",
+    """CREATE TABLE articles (
+        id INTEGER PRIMARY KEY, source TEXT NOT NULL, url TEXT UNIQUE NOT NULL, guid TEXT,
+        title TEXT NOT NULL DEFAULT '', text TEXT NOT NULL DEFAULT '', description TEXT NOT NULL DEFAULT '',
+        language TEXT, published INTEGER NOT NULL, fetched_at INTEGER NOT NULL)""",
+    "CREATE INDEX articles_source_guid ON articles (source, guid)",
+    "CREATE INDEX articles_published ON articles (published)",
+    # unicode61 splits on non-letters only, so Chinese/Japanese/Thai runs become one token each;
+    # `search` falls back to substring filtering for such terms (a later issue may add trigram).
+    """CREATE VIRTUAL TABLE articles_fts USING fts5 (title, text, content = 'articles',
+        content_rowid = 'id', tokenize = 'unicode61 remove_diacritics 2')""",
+    """CREATE TRIGGER articles_fts_insert AFTER INSERT ON articles BEGIN
+        INSERT INTO articles_fts (rowid, title, text) VALUES (new.id, new.title, new.text); END""",
+    """CREATE TRIGGER articles_fts_delete AFTER DELETE ON articles BEGIN
+        INSERT INTO articles_fts (articles_fts, rowid, title, text)
+        VALUES ('delete', old.id, old.title, old.text); END""",
+    """CREATE TRIGGER articles_fts_update AFTER UPDATE OF title, text ON articles BEGIN
+        INSERT INTO articles_fts (articles_fts, rowid, title, text)
+        VALUES ('delete', old.id, old.title, old.text);
+        INSERT INTO articles_fts (rowid, title, text) VALUES (new.id, new.title, new.text); END""",
+    # NOCASE: a lookup for "northwind" finds mentions stored under the configured "Northwind".
+    """CREATE TABLE mentions (
+        article_id INTEGER NOT NULL REFERENCES articles (id) ON DELETE CASCADE,
+        company TEXT NOT NULL COLLATE NOCASE, alias TEXT NOT NULL,
+        field TEXT NOT NULL CHECK (field IN ('title', 'text')),
+        "start" INTEGER NOT NULL CHECK ("start" >= 0), "end" INTEGER NOT NULL CHECK ("end" >= "start"))""",
+    "CREATE INDEX mentions_company ON mentions (company, article_id)",
+    # Per-article reads (result companies, snippets, replace, cascading deletes) need this one.
+    "CREATE INDEX mentions_article ON mentions (article_id)",
+    """CREATE TABLE alerts (
+        id INTEGER PRIMARY KEY, article_id INTEGER NOT NULL REFERENCES articles (id) ON DELETE CASCADE,
+        watchlist TEXT NOT NULL, channel TEXT NOT NULL, companies TEXT NOT NULL, title TEXT NOT NULL,
+        url TEXT NOT NULL, source TEXT NOT NULL, published INTEGER NOT NULL, summary TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent', 'failed')),
+        attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, last_attempt_at INTEGER,
+        created_at INTEGER NOT NULL, sent_at INTEGER, message_id TEXT, UNIQUE (article_id, channel))""",
+    # Entries sort by (state, id): serves both the oldest-first outbox read and the counts.
+    "CREATE INDEX alerts_state ON alerts (state)",
+)
+
+
+def m001_initial(db: sqlite3.Connection) -> None:
+    """Create sources, articles with their FTS5 index, mentions and the alert outbox."""
+    for statement in _M001:
+        db.execute(statement)
+
+
+# Append only: a released migration is never edited, its successor fixes it.
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (m001_initial,)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+_SOURCE_COLUMNS = "name, url, etag, last_modified, polls, last_success, last_error, last_error_at, page_hash"
+_RECORD_SUCCESS = """
+INSERT INTO sources (name, url, etag, last_modified, page_hash, polls, last_success)
+VALUES (:name, :url, :etag, :last_modified, :page_hash, 1, :now)
+ON CONFLICT (name) DO UPDATE SET
+    polls = CASE WHEN url = excluded.url THEN polls + 1 ELSE 1 END, url = excluded.url,
+    etag = excluded.etag, last_modified = excluded.last_modified, page_hash = excluded.page_hash,
+    last_success = excluded.last_success, last_error = NULL, last_error_at = NULL"""
+# A failure keeps the HTTP state, unless the URL changed: validators of the old URL mean nothing now.
+_RECORD_FAILURE = """
+INSERT INTO sources (name, url, last_error, last_error_at) VALUES (:name, :url, :error, :now)
+ON CONFLICT (name) DO UPDATE SET
+    etag = CASE WHEN url = excluded.url THEN etag END,
+    last_modified = CASE WHEN url = excluded.url THEN last_modified END,
+    page_hash = CASE WHEN url = excluded.url THEN page_hash END,
+    polls = CASE WHEN url = excluded.url THEN polls ELSE 0 END, url = excluded.url,
+    last_error = excluded.last_error, last_error_at = excluded.last_error_at"""
+_INSERT_ARTICLE = """
+INSERT INTO articles (source, url, guid, title, text, description, language, published, fetched_at)
+VALUES (:source, :url, :guid, :title, :text, :description, :language, :published, :fetched_at)"""
+_REPLACE_ARTICLE = """
+UPDATE articles SET title = :title, text = :text, description = :description, language = :language
+WHERE id = :id"""
+_INSERT_MENTION = """
+INSERT INTO mentions (article_id, company, alias, field, "start", "end") VALUES (?, ?, ?, ?, ?, ?)"""
+_INSERT_ALERT = """
+INSERT INTO alerts (article_id, watchlist, channel, companies, title, url, source, published, summary,
+    created_at)
+VALUES (:article_id, :watchlist, :channel, :companies, :title, :url, :source, :published, :summary,
+    :created_at)
+ON CONFLICT (article_id, channel) DO NOTHING"""
+_ALERT_COLUMNS = "id, watchlist, channel, companies, title, url, source, published, summary"
+
+# bm25 is negative (lower is better): title hits weigh 10x; relevance is divided by
+# 1 + age/30 days (half at 30 days, a third at 60) and multiplied by 1.5, 2, ... when an
+# article mentions 2, 3, ... of the requested companies.
+_BY_RELEVANCE = """
+SELECT a.id FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid
+WHERE articles_fts MATCH :match {filters}
+ORDER BY bm25(articles_fts, 10.0, 1.0) / (1.0 + max(0, :now - a.published) / 2592000.0) {bonus},
+    a.published DESC
+LIMIT :limit"""
+_COMPANIES_MATCHED = """(SELECT count(DISTINCT m.company) FROM mentions m
+    WHERE m.article_id = a.id AND m.company IN ({companies}))"""
+# Without terms: newest UTC day first; within a day, more requested companies, more mentions.
+_BY_DAY = """
+SELECT a.id FROM (
+    SELECT article_id, count(DISTINCT company) AS matched, count(*) AS hits
+    FROM mentions WHERE company IN ({companies}) GROUP BY article_id) m
+JOIN articles a ON a.id = m.article_id WHERE 1 {filters}
+ORDER BY a.published / 86400 DESC, m.matched DESC, m.hits DESC, a.published DESC, a.id DESC
+LIMIT :limit"""
+# Substring terms only: walk the published index newest first and stop at `limit` hits.
+_BY_DATE = "SELECT a.id FROM articles a WHERE 1 {filters} ORDER BY a.published DESC, a.id DESC LIMIT :limit"
+_SCAN_FILTER = "AND (instr(a.title, :s{i}) > 0 OR instr(a.text, :s{i}) > 0)"
+_SNIPPET_TOKENS = 24
+_EXCERPT_CHARS = 200
+_OPEN, _CLOSE = "\x02", "\x03"
+_MARKERS = re.compile("([\x02\x03])")
+# Scripts written without spaces between words: unicode61 keeps a whole run as one token.
+_UNSEGMENTED = re.compile(
+    "[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003ffff]"
+)
+_SPACE = re.compile(r"\s+")
+_FLATTEN = str.maketrans("\n\r\t\v\f", "     ")  # length-preserving, so highlight offsets survive
+
+
+class Store:
+    """intelbot's SQLite database: sources, articles, mentions, full-text search and the outbox.
+
+    Lifecycle: `Store(path)` creates the folder and file if missing and applies pending
+    migrations; `close()` (or leaving a `with` block) releases it. ":memory:" gives a private,
+    throwaway database. Other processes (the CLI) may open the same file: WAL journal, writes
+    begin IMMEDIATE and wait up to 5 s for a competing writer.
+    Threading: one connection behind one lock; every public method holds the lock for its
+    whole transaction, so the event loop and worker threads may share one instance. Calls
+    block: writes take milliseconds, a search over a large archive longer (call it from a thread).
+    Time zone: every datetime in and out is timezone-aware UTC, stored as integer Unix
+    seconds (sub-second precision is dropped). A naive datetime raises ValueError.
+    Errors: a file that cannot be opened, is not a database, or has a schema newer than this
+    code raises StoreError naming the path; any SQLite failure later is a StoreError too.
+    Each method is one transaction: when it raises, nothing it did is kept.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._lock = threading.Lock()
+        self._db: sqlite3.Connection | None = None
+        try:
+            if self.path != ":memory:":
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            # isolation_level=None: the module never opens transactions behind our back.
+            self._db = sqlite3.connect(
+                self.path, timeout=_BUSY_SECONDS, isolation_level=None, check_same_thread=False
+            )
+            for pragma in _PRAGMAS:
+                self._db.execute(pragma)
+            self._migrate(self._db)
+        except (OSError, sqlite3.Error) as err:
+            self.close()
+            raise StoreError(f"cannot open database {self.path}: {err}") from err
+        except BaseException:
+            self.close()
+            raise
+
+    def _migrate(self, db: sqlite3.Connection) -> None:
+        """Apply each migration newer than the file's `user_version`, one transaction each."""
+        current = db.execute("PRAGMA user_version").fetchone()[0]
+        if current > SCHEMA_VERSION:
+            raise StoreError(
+                f"database schema version {current} is newer than this intelbot ({SCHEMA_VERSION}); "
+                "upgrade intelbot"
+            )
+        for version in range(current + 1, SCHEMA_VERSION + 1):
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                # Another process may have migrated while we waited for the write lock.
+                if db.execute("PRAGMA user_version").fetchone()[0] < version:
+                    MIGRATIONS[version - 1](db)
+                    db.execute(f"PRAGMA user_version = {version}")
+                db.execute("COMMIT")
+            except BaseException:
+                _rollback(db)
+                raise
+
+    def close(self) -> None:
+        """Close the connection; later calls raise StoreError. Closing twice is harmless."""
+        with self._lock:
+            if self._db is None:
+                return
+            try:
+                self._db.execute("PRAGMA optimize")  # keeps query-planner statistics fresh
+            except sqlite3.Error:
+                pass
+            self._db.close()
+            self._db = None
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _transaction(self, begin: str = "BEGIN IMMEDIATE") -> Iterator[sqlite3.Connection]:
+        """Run a block under the lock as one transaction; roll back on any exception."""
+        with self._lock:
+            db = self._db
+            if db is None:
+                raise StoreError(f"the store {self.path} is closed")
+            try:
+                db.execute(begin)
+                yield db
+                db.execute("COMMIT")
+            except sqlite3.Error as err:
+                _rollback(db)
+                raise StoreError(f"database error in {self.path}: {err}") from err
+            except BaseException:
+                _rollback(db)
+                raise
+
+    # --- sources ---
+
+    def source_state(self, name: str, url: str) -> SourceState:
+        """What was stored for a source; fresh state if unknown or if its URL has changed since."""
+        with self._transaction("BEGIN") as db:
+            row = db.execute(f"SELECT {_SOURCE_COLUMNS} FROM sources WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            return SourceState(name, url)
+        state = _source_state(row)
+        if state.url != url:
+            return replace_fields(state, url=url, etag=None, last_modified=None, page_hash=None, polls=0)
+        return state
+
+    def record_poll_success(
+        self, name: str, url: str, *, now: datetime, etag: str | None,
+        last_modified: str | None, page_hash: str | None = None,
+    ) -> None:
+        """Count a successful poll; the validators given replace the stored ones (pass them again on 304)."""
+        params = {"name": name, "url": url, "etag": etag, "last_modified": last_modified,
+                  "page_hash": page_hash, "now": _to_epoch(now)}
+        with self._transaction() as db:
+            db.execute(_RECORD_SUCCESS, params)
+
+    def record_poll_failure(self, name: str, url: str, *, now: datetime, error: str) -> None:
+        """Remember why a poll failed and when; the HTTP validators are kept."""
+        with self._transaction() as db:
+            db.execute(_RECORD_FAILURE, {"name": name, "url": url, "error": error, "now": _to_epoch(now)})
+
+    def sources(self) -> list[SourceState]:
+        """Every source the store has seen, by name."""
+        with self._transaction("BEGIN") as db:
+            rows = db.execute(f"SELECT {_SOURCE_COLUMNS} FROM sources ORDER BY name").fetchall()
+        return [_source_state(row) for row in rows]
+
+    # --- articles ---
+
+    def has_article(self, *, url: str, source: str, guid: str | None) -> bool:
+        """Whether the URL is stored (from any source), or the same source already gave this guid."""
+        with self._transaction("BEGIN") as db:
+            if db.execute("SELECT 1 FROM articles WHERE url = ?", (url,)).fetchone():
+                return True
+            if not guid:
+                return False
+            found = db.execute("SELECT 1 FROM articles WHERE source = ? AND guid = ? LIMIT 1", (source, guid))
+            return found.fetchone() is not None
+
+    def add_article(
+        self, article: Article, mentions: Sequence[Mention], alerts: Sequence[Alert], *, replace: bool = False
+    ) -> tuple[int, list[int]] | None:
+        """Store an article with its mentions and outbox rows; return (article id, new alert ids).
+
+        A known URL writes nothing and returns None, unless `replace`: then title, text,
+        description and language are updated, the mentions replaced, and only alerts for
+        channels that never had one for this article are added. `Alert.id` is ignored; the
+        outbox row's `created_at` is the article's `fetched_at`.
+        """
+        values = {"source": article.source, "url": article.url, "guid": article.guid,
+                  "title": article.title, "text": article.text, "description": article.description,
+                  "language": article.language, "published": _to_epoch(article.published),
+                  "fetched_at": _to_epoch(article.fetched_at)}
+        with self._transaction() as db:
+            row = db.execute("SELECT id FROM articles WHERE url = ?", (article.url,)).fetchone()
+            if row is None:
+                article_id = db.execute(_INSERT_ARTICLE, values).lastrowid
+            elif not replace:
+                return None
+            else:
+                article_id = row[0]
+                db.execute(_REPLACE_ARTICLE, {**values, "id": article_id})
+                db.execute("DELETE FROM mentions WHERE article_id = ?", (article_id,))
+            self._insert_mentions(db, article_id, mentions)
+            return article_id, self._insert_alerts(db, article_id, alerts, values["fetched_at"])
+
+    def _insert_mentions(self, db: sqlite3.Connection, article_id: int, mentions: Sequence[Mention]) -> None:
+        """Write an article's mentions (inside the caller's transaction)."""
+        db.executemany(
+            _INSERT_MENTION, [(article_id, m.company, m.alias, m.field, m.start, m.end) for m in mentions]
+        )
+
+    def _insert_alerts(
+        self, db: sqlite3.Connection, article_id: int, alerts: Sequence[Alert], created_at: int
+    ) -> list[int]:
+        """Queue alerts, skipping channels this article already has one for; return the new row ids."""
+        new_ids = []
+        for alert in alerts:
+            cursor = db.execute(_INSERT_ALERT, {
+                "article_id": article_id, "watchlist": alert.watchlist, "channel": alert.channel,
+                "companies": json.dumps(list(alert.companies), ensure_ascii=False), "title": alert.title,
+                "url": alert.url, "source": alert.source, "published": _to_epoch(alert.published),
+                "summary": alert.summary, "created_at": created_at})
+            if cursor.rowcount == 1:  # 0 when the channel already had this article
+                new_ids.append(cursor.lastrowid)
+        return new_ids
+
+    def article_count(self) -> int:
+        """How many articles are stored."""
+        with self._transaction("BEGIN") as db:
+            return db.execute("SELECT count(*) FROM articles").fetchone()[0]
+
+    # --- outbox ---
+
+    def pending_alerts(self, limit: int = 100) -> list[Alert]:
+        """Alerts waiting to be sent, oldest first, with `Alert.id` set."""
+        with self._transaction("BEGIN") as db:
+            rows = db.execute(
+                f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE state = 'pending' ORDER BY id LIMIT ?", (limit,)
+            ).fetchall()
+        return [
+            Alert(watchlist=watchlist, channel=channel, companies=tuple(json.loads(companies)), title=title,
+                  url=url, source=source, published=_from_epoch(published), summary=summary, id=alert_id)
+            for alert_id, watchlist, channel, companies, title, url, source, published, summary in rows
+        ]
+
+    def mark_sent(self, alert_id: int, *, now: datetime, message_id: str | None = None) -> None:
+        """Record that an alert was delivered; `message_id` is the platform's id for the post."""
+        self._update_alert(
+            "state = 'sent', sent_at = :now, last_attempt_at = :now, message_id = :message_id",
+            {"id": alert_id, "now": _to_epoch(now), "message_id": message_id},
+        )
+
+    def mark_failed(self, alert_id: int, *, now: datetime, error: str, permanent: bool) -> None:
+        """Count a failed delivery; a permanent failure leaves the outbox, another stays pending."""
+        self._update_alert(
+            "attempts = attempts + 1, last_error = :error, last_attempt_at = :now, "
+            "state = CASE WHEN :permanent THEN 'failed' ELSE state END",
+            {"id": alert_id, "now": _to_epoch(now), "error": error, "permanent": permanent},
+        )
+
+    def _update_alert(self, assignments: str, params: dict[str, object]) -> None:
+        """Update one outbox row; an unknown id is a StoreError (a caller bug, not a race)."""
+        with self._transaction() as db:
+            if db.execute(f"UPDATE alerts SET {assignments} WHERE id = :id", params).rowcount != 1:
+                raise StoreError(f"no alert with id {params['id']} in {self.path}")
+
+    def alert_counts(self) -> dict[str, int]:
+        """How many alerts are in each state: {'pending': n, 'sent': n, 'failed': n}."""
+        counts = {"pending": 0, "sent": 0, "failed": 0}
+        with self._transaction("BEGIN") as db:
+            counts.update(db.execute("SELECT state, count(*) FROM alerts GROUP BY state").fetchall())
+        return counts
+
+    # --- lookups ---
+
+    def search(
+        self, *, companies: Sequence[str] = (), terms: Sequence[str] = (), limit: int = 5, now: datetime
+    ) -> list[SearchResult]:
+        """Stories that mention any of `companies` (if given) and contain every one of `terms`.
+
+        Terms are matched as text, never as FTS5 syntax; a term with no letters or digits is
+        dropped. With terms, order by bm25 (title 10x text) divided by (1 + age_days / 30),
+        times (1 + 0.5 per extra requested company mentioned). Without terms: newest UTC day
+        first; within a day, more requested companies, then more mentions, then newest.
+        No companies and no usable terms give [].
+        """
+        match, scans = _parse_terms(terms)
+        wanted = list(dict.fromkeys(c for c in companies if c.strip()))
+        if limit <= 0 or not (wanted or match or scans):
+            return []
+        params: dict[str, object] = {"match": match, "now": _to_epoch(now), "limit": limit}
+        params.update({f"c{i}": company for i, company in enumerate(wanted)})
+        params.update({f"s{i}": term for i, term in enumerate(scans)})
+        with self._transaction("BEGIN") as db:
+            ids = [row[0] for row in db.execute(_ranking_sql(bool(match), len(scans), len(wanted)), params)]
+            return self._results(db, ids, match, scans, wanted)
+
+    def _results(
+        self, db: sqlite3.Connection, ids: list[int], match: str, scans: list[str], wanted: list[str]
+    ) -> list[SearchResult]:
+        """Build the results for ranked article ids: companies, snippet and highlights."""
+        if not ids:
+            return []
+        marks = ", ".join("?" * len(ids))
+        companies: dict[int, list[str]] = {article_id: [] for article_id in ids}
+        for article_id, company in db.execute(
+            f"SELECT article_id, company FROM mentions WHERE article_id IN ({marks})"
+            " GROUP BY article_id, company ORDER BY count(*) DESC, company", ids
+        ):
+            companies[article_id].append(company)
+        spans: dict[int, list[tuple[int, int]]] = {article_id: [] for article_id in ids}
+        if wanted and not match:
+            for article_id, start, end in db.execute(
+                f'SELECT article_id, "start", "end" FROM mentions WHERE article_id IN ({marks})'
+                f" AND field = 'text' AND company IN ({', '.join('?' * len(wanted))}) ORDER BY \"start\"",
+                [*ids, *wanted],
+            ):
+                spans[article_id].append((start, end))
+        results = []
+        for article_id in ids:
+            title, url, source, published, text, description = db.execute(
+                "SELECT title, url, source, published, text, description FROM articles WHERE id = ?",
+                (article_id,),
+            ).fetchone()
+            if match:
+                snippet, highlights = self._fts_snippet(db, article_id, match)
+                highlights += _occurrences(snippet, scans)  # substring terms get no FTS5 markers
+            else:
+                snippet, highlights = _excerpt(title, text or description or title, spans[article_id], scans)
+            results.append(SearchResult(
+                title=title, url=url, source=source, published=_from_epoch(published),
+                companies=tuple(companies[article_id]), snippet=snippet.translate(_FLATTEN),
+                highlights=tuple(sorted(set(highlights))),
+            ))
+        return results
+
+    def _fts_snippet(
+        self, db: sqlite3.Connection, article_id: int, match: str
+    ) -> tuple[str, list[tuple[int, int]]]:
+        """FTS5's snippet of the text around the hits, or the highlighted title when the text has none."""
+        text_snippet, title = db.execute(
+            f"SELECT snippet(articles_fts, 1, char(2), char(3), '…', {_SNIPPET_TOKENS}),"
+            " highlight(articles_fts, 0, char(2), char(3))"
+            " FROM articles_fts WHERE articles_fts MATCH ? AND rowid = ?", (match, article_id)
+        ).fetchone()
+        return _unmark(text_snippet if _OPEN in text_snippet else title)
+
+
+def _rollback(db: sqlite3.Connection) -> None:
+    """Roll back if a transaction is open (a failed COMMIT may already have ended it)."""
+    if db.in_transaction:
+        db.execute("ROLLBACK")
+
+
+def _to_epoch(moment: datetime) -> int:
+    """Unix seconds of an aware datetime; naive datetimes are refused, not guessed."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"naive datetime {moment.isoformat()}: intelbot stores timezone-aware UTC times")
+    return math.floor(moment.timestamp())
+
+
+def _from_epoch(seconds: int | None) -> datetime | None:
+    """An aware UTC datetime from Unix seconds (None stays None)."""
+    return None if seconds is None else datetime.fromtimestamp(seconds, tz=timezone.utc)
+
+
+def _source_state(row: tuple) -> SourceState:
+    """A SourceState from a row selected with `_SOURCE_COLUMNS`."""
+    name, url, etag, last_modified, polls, last_success, last_error, last_error_at, page_hash = row
+    return SourceState(name, url, etag, last_modified, polls, _from_epoch(last_success),
+                       last_error, _from_epoch(last_error_at), page_hash)
+
+
+def _parse_terms(terms: Sequence[str]) -> tuple[str, list[str]]:
+    """Split terms into an FTS5 MATCH expression (each a quoted string) and substring terms."""
+    quoted, scans = [], []
+    for raw in terms:
+        term = _SPACE.sub(" ", raw.replace("\x00", " ")).strip()
+        if _UNSEGMENTED.search(term):
+            scans.append(term)
+        elif any(ch.isalnum() or unicodedata.category(ch) == "Co" for ch in term):
+            # Inside an FTS5 string every character is literal except `"`, written `""`.
+            quoted.append('"' + term.replace('"', '""') + '"')
+        # else: unicode61 keeps no token of it; an empty phrase would make the AND match nothing
+    return " AND ".join(quoted), scans
+
+
+def _ranking_sql(relevance: bool, scans: int, companies: int) -> str:
+    """The query returning ranked article ids, for the parameters `search` binds."""
+    # Substring filters use no index (see the FTS note in m001); the other conditions narrow first.
+    filters = " ".join(_SCAN_FILTER.format(i=i) for i in range(scans))
+    in_companies = ", ".join(f":c{i}" for i in range(companies))
+    if relevance:
+        matched = _COMPANIES_MATCHED.format(companies=in_companies)
+        if companies:
+            filters += f" AND {matched} > 0"
+        bonus = f"* (1.0 + 0.5 * ({matched} - 1))" if companies else ""
+        return _BY_RELEVANCE.format(filters=filters, bonus=bonus)
+    if companies:
+        return _BY_DAY.format(companies=in_companies, filters=filters)
+    return _BY_DATE.format(filters=filters)
+
+
+def _unmark(marked: str) -> tuple[str, list[tuple[int, int]]]:
+    """Strip \\x02/\\x03 markers, returning the plain text and the spans they enclosed."""
+    plain: list[str] = []
+    spans: list[tuple[int, int]] = []
+    length, opened = 0, None
+    for piece in _MARKERS.split(marked):
+        if piece == _OPEN:
+            opened = length if opened is None else opened  # a stray marker from the page itself
+        elif piece == _CLOSE:
+            if opened is not None and length > opened:
+                spans.append((opened, length))
+            opened = None
+        else:
+            plain.append(piece)
+            length += len(piece)
+    if opened is not None and length > opened:
+        spans.append((opened, length))
+    return "".join(plain), spans
+
+
+def _occurrences(text: str, needles: Sequence[str]) -> list[tuple[int, int]]:
+    """Spans of every occurrence of each needle in text."""
+    return [(m.start(), m.end()) for needle in needles for m in re.finditer(re.escape(needle), text)]
+
+
+def _excerpt(
+    title: str, text: str, mentions: list[tuple[int, int]], scans: Sequence[str]
+) -> tuple[str, list[tuple[int, int]]]:
+    """About 200 characters of text around the first searched term or mention, cut at word boundaries."""
+    term_spans = _occurrences(text, scans)
+    if scans and not term_spans:
+        return title, _occurrences(title, scans)  # the substring terms are in the title only
+    spans = sorted(term_spans) + mentions
+    if spans:
+        anchor_start, anchor_end = spans[0]
+        low = anchor_start - (_EXCERPT_CHARS - (anchor_end - anchor_start)) // 2
+        low = max(0, min(low, len(text) - _EXCERPT_CHARS))  # near the end: show more before it
+        high = min(len(text), max(anchor_end, low + _EXCERPT_CHARS))
+    else:
+        anchor_start, anchor_end, low, high = 0, 0, 0, min(len(text), _EXCERPT_CHARS)
+    if low > 0:
+        space = _SPACE.search(text, low, anchor_start)
+        low = space.end() if space else low  # no space at all (e.g. Chinese): cut mid-run
+    if high < len(text):
+        last = None
+        for last in _SPACE.finditer(text, anchor_end, high):
+            pass
+        high = last.start() if last else high
+    prefix = "…" if low > 0 else ""
+    suffix = "…" if high < len(text) else ""
+    shift = len(prefix) - low
+    highlights = [(start + shift, end + shift) for start, end in spans if low <= start and end <= high]
+    return prefix + text[low:high] + suffix, highlights

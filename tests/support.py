@@ -1,0 +1,132 @@
+"""Test support: a real news site on 127.0.0.1, feeds and pages written for tests, configs."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
+from html import escape
+from pathlib import Path
+
+from aiohttp import web
+
+from bot.config import Config, parse_config
+
+PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
+
+
+@dataclass
+class Resource:
+    body: bytes
+    content_type: str
+    status: int = 200
+
+
+@dataclass
+class NewsSite:
+    """A small web server with feeds and pages that tests change between polls.
+
+    Answers conditional GETs with 304 when the ETag matches, and records every request path.
+    """
+
+    resources: dict[str, Resource] = field(default_factory=dict)
+    requests: list[str] = field(default_factory=list)
+    base: str = ""
+
+    def put(self, path: str, body: str | bytes, content_type: str = "text/html", status: int = 200) -> str:
+        data = body.encode("utf-8") if isinstance(body, str) else body
+        self.resources[path] = Resource(data, content_type, status)
+        return self.base + path
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        self.requests.append(request.path_qs)
+        resource = self.resources.get(request.path)
+        if resource is None:
+            return web.Response(status=404, text="not found")
+        etag = '"' + hashlib.sha1(resource.body).hexdigest()[:16] + '"'
+        if request.headers.get("If-None-Match") == etag:
+            return web.Response(status=304, headers={"ETag": etag})
+        return web.Response(
+            body=resource.body, status=resource.status,
+            headers={"Content-Type": resource.content_type, "ETag": etag},
+        )
+
+
+def rss(items: list[dict], title: str = "Wire") -> str:
+    """An RSS 2.0 document; each item dict has title, link, guid, description, published."""
+    parts = []
+    for item in items:
+        pieces = []
+        if "title" in item:
+            pieces.append(f"<title>{escape(item['title'])}</title>")
+        if "link" in item:
+            pieces.append(f"<link>{escape(item['link'])}</link>")
+        if "guid" in item:
+            pieces.append(f"<guid>{escape(item['guid'])}</guid>")
+        if "description" in item:
+            pieces.append(f"<description>{escape(item['description'])}</description>")
+        if "published" in item:
+            pieces.append(f"<pubDate>{format_datetime(item['published'], usegmt=True)}</pubDate>")
+        parts.append("<item>" + "".join(pieces) + "</item>")
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+        f"<title>{escape(title)}</title><link>https://wire.test/</link><description>news</description>"
+        + "".join(parts)
+        + "</channel></rss>"
+    )
+
+
+def article_page(headline: str, paragraphs: list[str], *, lang: str = "en") -> str:
+    """A realistic article page: navigation, share bar, body, related links, footer."""
+    body = "".join(f"<p>{escape(p)}</p>" for p in paragraphs)
+    return f"""<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8">
+<title>{escape(headline)} | The Wire</title></head><body>
+<header><nav><a href="/">Home</a> <a href="/markets">Markets</a> <a href="/tech">Technology</a></nav></header>
+<div class="share">Share on Facebook · Share on X</div>
+<article><h1>{escape(headline)}</h1>{body}</article>
+<aside><h2>Related stories</h2><ul><li><a href="/x">Markets close higher</a></li></ul></aside>
+<footer>© 2026 The Wire. All rights reserved.</footer></body></html>"""
+
+
+NOW = datetime.now(timezone.utc).replace(microsecond=0)
+
+
+def hours_ago(hours: float) -> datetime:
+    return NOW - timedelta(hours=hours)
+
+
+def make_config(tmp_path: Path, sources: list[tuple[str, str]], *, backlog: str = "7d",
+                watchlists: str | None = None) -> Config:
+    """A config for fictional companies, polling `sources` [(name, url)], storing under tmp_path."""
+    source_lines = "".join(f"  - name: {name}\n    url: {url}\n    every: 15m\n" for name, url in sources)
+    sources_block = f"sources:\n{source_lines}" if sources else "sources: []\n"
+    watchlists = watchlists or """\
+  - name: rivals
+    companies: [Globex, Northwind]
+    channels: [console]
+  - name: china
+    companies: [Initech]
+    keywords: [china, 中国]
+    channels: [console]
+"""
+    text = f"""\
+storage:
+  path: intel.db
+fetch:
+  allow_private_networks: true
+{sources_block}companies:
+  - name: Globex
+    aliases: [Globex Corp]
+  - name: Northwind
+    aliases: [Northwind Robotics, 北风机器人]
+  - name: Initech
+    aliases: []
+watchlists:
+{watchlists}alerts:
+  backlog: {backlog}
+"""
+    return parse_config(text, filename="test.yaml", base_dir=tmp_path)

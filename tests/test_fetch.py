@@ -1,0 +1,507 @@
+"""Tests for bot.fetch: limits, redirects, conditional GET and the SSRF guard."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import socket
+import zlib
+from collections.abc import AsyncIterator, Callable
+
+import httpx
+import pytest
+from aiohttp import web
+
+from bot.errors import FetchError, RefusedAddressError
+from bot.fetch import DEFAULT_ACCEPT, Fetcher, redact_url, refusal_reason
+
+PUBLIC_ADDRESS = "93.184.215.14"  # any globally routable address; MockTransport never connects
+USER_AGENT = "intelbot-tests/1.0"
+FEED = b"<?xml version='1.0'?><rss version='2.0'><channel><title>Acme news</title></channel></rss>"
+
+
+@pytest.fixture(autouse=True)
+def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A proxy from the environment would swallow loopback requests."""
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def dns(answers: dict[str, list[str]]) -> Callable:
+    """A resolver answering from a table; unknown hosts fail like getaddrinfo does."""
+
+    async def resolve(host: str) -> list[str]:
+        if host not in answers:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return answers[host]
+
+    return resolve
+
+
+async def public_dns(host: str) -> list[str]:
+    return [PUBLIC_ADDRESS]
+
+
+async def no_dns(host: str) -> list[str]:
+    raise AssertionError(f"the resolver must not be asked about {host}")
+
+
+def refuse_all_requests(request: httpx.Request) -> httpx.Response:
+    raise AssertionError(f"no request may be sent, got {request.url}")
+
+
+def make_fetcher(handler: Callable, **options) -> Fetcher:
+    options.setdefault("resolve", public_dns)
+    return Fetcher(user_agent=USER_AGENT, transport=httpx.MockTransport(handler), **options)
+
+
+# ---- successful requests ------------------------------------------------------------------
+
+
+async def test_get_returns_body_type_charset_and_validators():
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(
+            200,
+            content=FEED,
+            headers={
+                "Content-Type": "Application/RSS+XML; charset=ISO-8859-1",
+                "ETag": '"v1"',
+                "Last-Modified": "Tue, 05 Mar 2024 08:00:00 GMT",
+            },
+        )
+
+    async with make_fetcher(handler) as fetcher:
+        result = await fetcher.get("https://news.example/feed.xml")
+
+    assert result.content == FEED
+    assert result.status == 200
+    assert result.content_type == "application/rss+xml"
+    assert result.charset == "iso-8859-1"
+    assert result.etag == '"v1"'
+    assert result.last_modified == "Tue, 05 Mar 2024 08:00:00 GMT"
+    assert result.not_modified is False
+    assert result.requested_url == result.url == "https://news.example/feed.xml"
+    assert seen[0].headers["User-Agent"] == USER_AGENT
+    assert seen[0].headers["Accept"] == DEFAULT_ACCEPT
+    assert "gzip" in seen[0].headers["Accept-Encoding"]
+    assert "If-None-Match" not in seen[0].headers
+
+
+async def test_missing_content_type_gives_none():
+    async with make_fetcher(lambda request: httpx.Response(200, content=b"x")) as fetcher:
+        result = await fetcher.get("https://news.example/")
+    assert result.content_type is None
+    assert result.charset is None
+
+
+async def test_accept_header_can_be_overridden():
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, content=b"<html></html>")
+
+    async with make_fetcher(handler) as fetcher:
+        await fetcher.get("https://news.example/story", accept="text/html")
+    assert seen[0].headers["Accept"] == "text/html"
+
+
+async def test_conditional_get_round_trip():
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.headers.get("If-None-Match") == '"v1"':
+            assert request.headers["If-Modified-Since"] == "Tue, 05 Mar 2024 08:00:00 GMT"
+            return httpx.Response(304, headers={"ETag": '"v1"'})
+        return httpx.Response(
+            200,
+            content=FEED,
+            headers={"ETag": '"v1"', "Last-Modified": "Tue, 05 Mar 2024 08:00:00 GMT"},
+        )
+
+    async with make_fetcher(handler) as fetcher:
+        first = await fetcher.get("https://news.example/feed.xml")
+        second = await fetcher.get(
+            "https://news.example/feed.xml", etag=first.etag, last_modified=first.last_modified
+        )
+
+    assert first.not_modified is False
+    assert second.not_modified is True
+    assert second.status == 304
+    assert second.content == b""
+    assert second.etag == '"v1"'
+    assert second.last_modified == "Tue, 05 Mar 2024 08:00:00 GMT"
+
+
+async def test_304_without_validators_keeps_the_callers():
+    async with make_fetcher(lambda request: httpx.Response(304)) as fetcher:
+        result = await fetcher.get("https://news.example/feed.xml", etag='"a"', last_modified="x")
+    assert (result.etag, result.last_modified) == ('"a"', "x")
+
+
+# ---- redirects ------------------------------------------------------------------------------
+
+
+async def test_relative_redirect_is_followed():
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/old":
+            return httpx.Response(301, headers={"Location": "/new?page=1"})
+        return httpx.Response(200, content=FEED)
+
+    async with make_fetcher(handler) as fetcher:
+        result = await fetcher.get("https://news.example/old")
+    assert result.requested_url == "https://news.example/old"
+    assert result.url == "https://news.example/new?page=1"
+    assert result.content == FEED
+
+
+async def test_redirect_cap():
+    hops: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        hops.append(str(request.url))
+        return httpx.Response(302, headers={"Location": f"/hop{len(hops)}"})
+
+    async with make_fetcher(handler, max_redirects=3) as fetcher:
+        with pytest.raises(FetchError, match=r"too many redirects \(more than 3\)"):
+            await fetcher.get("https://news.example/start")
+    assert len(hops) == 4  # the first request and three redirects
+
+
+async def test_redirect_to_private_address_is_refused_before_any_request():
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.host)
+        return httpx.Response(302, headers={"Location": "http://example.internal/admin"})
+
+    resolve = dns({"news.example": [PUBLIC_ADDRESS], "example.internal": ["10.0.0.5"]})
+    async with make_fetcher(handler, resolve=resolve) as fetcher:
+        with pytest.raises(RefusedAddressError) as caught:
+            await fetcher.get("https://news.example/feed")
+    assert seen == ["news.example"]
+    assert caught.value.reason == (
+        "refused: example.internal resolves to 10.0.0.5, a private address "
+        "(set fetch.allow_private_networks: true to allow)"
+    )
+
+
+async def test_redirect_to_another_scheme_is_refused():
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(301, headers={"Location": "ftp://files.example/feed.xml"})
+
+    async with make_fetcher(handler) as fetcher:
+        with pytest.raises(FetchError, match="unsupported URL scheme 'ftp'"):
+            await fetcher.get("https://news.example/feed")
+
+
+async def test_redirect_without_location_is_an_error():
+    async with make_fetcher(lambda request: httpx.Response(302)) as fetcher:
+        with pytest.raises(FetchError, match="HTTP 302 Found without a Location header"):
+            await fetcher.get("https://news.example/feed")
+
+
+# ---- address guard ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", ["ftp://files.example/feed.xml", "file:///etc/passwd", "feed.xml"])
+async def test_only_http_and_https(url: str):
+    async with make_fetcher(refuse_all_requests, resolve=no_dns) as fetcher:
+        with pytest.raises(FetchError, match="unsupported URL scheme"):
+            await fetcher.get(url)
+
+
+@pytest.mark.parametrize(
+    ("answer", "kind"),
+    [
+        ("127.0.0.1", "a loopback address"),
+        ("10.0.0.5", "a private address"),
+        ("192.168.1.20", "a private address"),
+        ("169.254.169.254", "a link-local address"),
+        ("224.0.0.1", "a multicast address"),
+        ("0.0.0.0", "an unspecified address"),
+        ("240.0.0.1", "a reserved address"),
+        ("100.64.0.1", "a non-public address"),
+        ("::1", "a loopback address"),
+        ("fe80::1%eth0", "a link-local address"),
+        ("fd00::7", "a private address"),
+        ("::ffff:127.0.0.1", "an IPv4-mapped IPv6 address of 127.0.0.1"),
+        ("2002:7f00:1::1", "an IPv6 address that embeds 127.0.0.1, a loopback address"),
+    ],
+)
+async def test_host_resolving_to_non_public_address_is_refused(answer: str, kind: str):
+    resolve = dns({"intranet.example": [answer]})
+    async with make_fetcher(refuse_all_requests, resolve=resolve) as fetcher:
+        with pytest.raises(RefusedAddressError) as caught:
+            await fetcher.get("https://intranet.example/feed")
+    assert caught.value.reason.startswith("refused: intranet.example resolves to ")
+    assert f", {kind} (set fetch.allow_private_networks: true to allow)" in caught.value.reason
+
+
+async def test_any_non_public_answer_is_enough_to_refuse():
+    resolve = dns({"mixed.example": [PUBLIC_ADDRESS, "10.1.2.3"]})
+    async with make_fetcher(refuse_all_requests, resolve=resolve) as fetcher:
+        with pytest.raises(RefusedAddressError, match="10.1.2.3"):
+            await fetcher.get("https://mixed.example/")
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1/", "http://[::1]:8080/", "http://[::ffff:127.0.0.1]/", "http://10.9.8.7/"]
+)
+async def test_ip_literals_are_checked_without_dns(url: str):
+    async with make_fetcher(refuse_all_requests, resolve=no_dns) as fetcher:
+        with pytest.raises(RefusedAddressError, match="refused: .* is a"):
+            await fetcher.get(url)
+
+
+@pytest.mark.parametrize("url", ["http://2130706433/", "http://0x7f.1/", "http://0x7f000001/"])
+async def test_odd_spellings_of_loopback_are_refused(url: str):
+    # The default resolver (getaddrinfo) reads these numeric forms without asking DNS.
+    async with Fetcher(
+        user_agent=USER_AGENT, transport=httpx.MockTransport(refuse_all_requests)
+    ) as fetcher:
+        with pytest.raises(RefusedAddressError, match="resolves to 127.0.0.1, a loopback address"):
+            await fetcher.get(url)
+
+
+async def test_dns_failure_is_a_fetch_error():
+    async with make_fetcher(refuse_all_requests, resolve=dns({})) as fetcher:
+        with pytest.raises(FetchError, match="could not resolve host 'nowhere.example'") as caught:
+            await fetcher.get("https://nowhere.example/feed")
+    assert not isinstance(caught.value, RefusedAddressError)
+
+
+async def test_allow_private_networks_skips_the_check():
+    handler = lambda request: httpx.Response(200, content=b"ok")  # noqa: E731
+    async with make_fetcher(handler, resolve=no_dns, allow_private_networks=True) as fetcher:
+        result = await fetcher.get("http://10.0.0.5/feed")
+    assert result.content == b"ok"
+
+
+def test_refusal_reason_accepts_public_addresses():
+    import ipaddress
+
+    for address in (PUBLIC_ADDRESS, "2606:4700::1111", "64:ff9b::5db8:d70e"):
+        assert refusal_reason(ipaddress.ip_address(address)) is None
+
+
+# ---- errors, limits, credentials ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "words"), [(404, "HTTP 404 Not Found"), (503, "HTTP 503 Service Unavailable")]
+)
+async def test_http_error_status(status: int, words: str):
+    async with make_fetcher(lambda request: httpx.Response(status, content=b"nope")) as fetcher:
+        with pytest.raises(FetchError) as caught:
+            await fetcher.get("https://news.example/feed")
+    assert caught.value.reason == words
+    assert caught.value.status == status
+    assert str(caught.value) == f"{words} (https://news.example/feed)"
+
+
+async def test_body_over_the_cap_is_refused():
+    body = b"a" * 150_000
+    async with make_fetcher(lambda request: httpx.Response(200, content=body), max_bytes=100_000) as fetcher:
+        with pytest.raises(FetchError, match=r"response larger than 0\.1 MB limit"):
+            await fetcher.get("https://news.example/big")
+
+
+async def test_default_cap_is_five_megabytes():
+    body = b"a" * 5_000_001
+    async with make_fetcher(lambda request: httpx.Response(200, content=body)) as fetcher:
+        with pytest.raises(FetchError, match=r"response larger than 5\.0 MB limit"):
+            await fetcher.get("https://news.example/big")
+
+
+async def test_body_at_the_cap_is_accepted():
+    body = b"a" * 1000
+    async with make_fetcher(lambda request: httpx.Response(200, content=body), max_bytes=1000) as fetcher:
+        assert (await fetcher.get("https://news.example/")).content == body
+
+
+async def test_declared_length_over_the_cap_is_refused_unread():
+    consumed: list[int] = []
+
+    async def body() -> AsyncIterator[bytes]:
+        consumed.append(1)
+        yield b"a" * 10
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"Content-Length": "2000000"}, content=body())
+
+    async with make_fetcher(handler, max_bytes=1_000_000) as fetcher:
+        with pytest.raises(FetchError, match="larger than 1.0 MB"):
+            await fetcher.get("https://news.example/big")
+    assert consumed == []
+
+
+async def test_gzip_bomb_stops_at_the_cap_without_inflating_everything():
+    # 64 compressed chunks, each inflating to 1 MB of zeros: 64 MB in all, cap 200 kB.
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)  # gzip framing
+    chunks = [compressor.compress(bytes(1_000_000)) + compressor.flush(zlib.Z_SYNC_FLUSH) for _ in range(64)]
+    chunks.append(compressor.flush())
+    sent: list[int] = []
+
+    async def body() -> AsyncIterator[bytes]:
+        for chunk in chunks:
+            sent.append(len(chunk))
+            yield chunk
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"Content-Encoding": "gzip"}, content=body())
+
+    async with make_fetcher(handler, max_bytes=200_000) as fetcher:
+        with pytest.raises(FetchError, match=r"response larger than 0\.2 MB limit"):
+            await fetcher.get("https://news.example/bomb")
+    assert len(sent) <= 2
+
+
+async def test_gzip_body_is_decompressed():
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"Content-Encoding": "gzip"}, content=gzip.compress(FEED))
+
+    async with make_fetcher(handler) as fetcher:
+        assert (await fetcher.get("https://news.example/feed")).content == FEED
+
+
+async def test_transport_timeout_is_reported_in_words():
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    async with make_fetcher(handler) as fetcher:
+        with pytest.raises(FetchError, match="timed out after 20 s"):
+            await fetcher.get("https://news.example/feed")
+
+
+async def test_credentials_in_urls_never_reach_messages():
+    resolve = dns({"news.example": [PUBLIC_ADDRESS], "private.example": ["10.0.0.9"]})
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/missing":
+            return httpx.Response(404)
+        return httpx.Response(302, headers={"Location": "https://carol:hunter2@private.example/"})
+
+    async with make_fetcher(handler, resolve=resolve) as fetcher:
+        errors = []
+        for url in (
+            "https://alice:s3cret@news.example/missing",
+            "https://alice:s3cret@news.example/redirect",
+            "https://alice:s3cret@private.example/",
+            "ftp://alice:s3cret@files.example/",
+        ):
+            with pytest.raises(FetchError) as caught:
+                await fetcher.get(url)
+            errors.append(caught.value)
+    for error in errors:
+        for secret in ("alice", "s3cret", "carol", "hunter2"):
+            assert secret not in str(error)
+            assert secret not in error.url
+
+
+def test_redact_url():
+    assert redact_url("https://u:p@news.example:8443/a?b=c") == "https://news.example:8443/a?b=c"
+    assert redact_url("https://news.example/a@b") == "https://news.example/a@b"
+
+
+# ---- a real loopback server ----------------------------------------------------------------
+
+
+@pytest.fixture
+async def loopback() -> AsyncIterator[tuple[str, list[str]]]:
+    """A local HTTP server on 127.0.0.1 and a random port; yields its base URL and request log."""
+    requests: list[str] = []
+
+    async def feed(request: web.Request) -> web.Response:
+        requests.append(request.path)
+        if request.headers.get("If-None-Match") == '"feed-v1"':
+            return web.Response(status=304, headers={"ETag": '"feed-v1"'})
+        return web.Response(
+            body=gzip.compress(FEED),
+            headers={"Content-Type": "application/rss+xml", "Content-Encoding": "gzip", "ETag": '"feed-v1"'},
+        )
+
+    async def moved(request: web.Request) -> web.Response:
+        requests.append(request.path)
+        raise web.HTTPMovedPermanently("/feed")
+
+    async def drip(request: web.Request) -> web.StreamResponse:
+        requests.append(request.path)
+        response = web.StreamResponse(headers={"Content-Type": "text/html"})
+        await response.prepare(request)
+        try:
+            for _ in range(100):  # one byte every 50 ms: never idle long enough to trip a read timeout
+                await response.write(b"<")
+                await asyncio.sleep(0.05)
+        except ConnectionError:
+            pass  # the client gave up, as it should
+        return response
+
+    app = web.Application()
+    app.router.add_get("/feed", feed)
+    app.router.add_get("/moved", moved)
+    app.router.add_get("/drip", drip)
+    runner = web.AppRunner(app, shutdown_timeout=1.0)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        yield f"http://127.0.0.1:{port}", requests
+    finally:
+        await runner.cleanup()
+
+
+async def test_loopback_conditional_get_and_redirect(loopback):
+    base, requests = loopback
+    async with Fetcher(user_agent=USER_AGENT, allow_private_networks=True) as fetcher:
+        first = await fetcher.get(f"{base}/moved")
+        second = await fetcher.get(f"{base}/feed", etag=first.etag)
+    assert first.url == f"{base}/feed"
+    assert first.content == FEED
+    assert first.content_type == "application/rss+xml"
+    assert second.not_modified and second.content == b""
+    assert requests == ["/moved", "/feed", "/feed"]
+
+
+async def test_loopback_is_refused_by_default(loopback):
+    base, requests = loopback
+    async with Fetcher(user_agent=USER_AGENT) as fetcher:
+        with pytest.raises(RefusedAddressError, match="127.0.0.1 is a loopback address"):
+            await fetcher.get(f"{base}/feed")
+    assert requests == []
+
+
+async def test_slow_drip_server_hits_the_overall_deadline(loopback):
+    base, _ = loopback
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    async with Fetcher(user_agent=USER_AGENT, timeout=0.3, allow_private_networks=True) as fetcher:
+        with pytest.raises(FetchError, match=r"timed out after 0\.6 s"):
+            await fetcher.get(f"{base}/drip")
+    assert loop.time() - started < 2.0
+
+
+async def test_connection_refused_is_reported_in_words():
+    with socket.socket() as probe:  # find a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    async with Fetcher(user_agent=USER_AGENT, allow_private_networks=True) as fetcher:
+        with pytest.raises(FetchError, match="connection refused"):
+            await fetcher.get(f"http://127.0.0.1:{port}/feed")
+
+
+async def test_tls_failure_is_reported_in_words(loopback):
+    base, _ = loopback  # a plain-HTTP server spoken to in TLS
+    async with Fetcher(user_agent=USER_AGENT, allow_private_networks=True) as fetcher:
+        with pytest.raises(FetchError, match="TLS error: "):
+            await fetcher.get(base.replace("http://", "https://") + "/feed")
+
+
+@pytest.mark.parametrize("location", ["http://[::1", "http://news.example:port/"])
+async def test_invalid_redirect_location(location: str):
+    handler = lambda request: httpx.Response(302, headers={"Location": location})  # noqa: E731
+    async with make_fetcher(handler) as fetcher:
+        with pytest.raises(FetchError, match="invalid redirect location"):
+            await fetcher.get("https://news.example/feed")

@@ -37,18 +37,10 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.constructor import DuplicateKeyError
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.scalarbool import ScalarBoolean
-
 from bot import __version__
 from bot.errors import ConfigError, ConfigProblem
 from bot.models import parse_channel
-
-Loc = tuple[str | int, ...]
-Position = tuple[int, int]  # 1-based line and column
+from bot.yamlsource import Loc, Position, YamlDocument, describe_value, load_yaml, path_text
 
 DEFAULT_USER_AGENT = f"intelbot/{__version__} (+self-hosted news monitor)"
 DEFAULT_CONFIG_NAME = "<built-in default.yaml>"  # the file name in messages about it
@@ -96,7 +88,7 @@ def _to_duration(value: object) -> object:
         return timedelta(seconds=value)
     if isinstance(value, str):
         return parse_duration(value)
-    raise ValueError(f"invalid duration {_describe(value)}: use a number with s, m, h or d, e.g. 15m")
+    raise ValueError(f"invalid duration {describe_value(value)}: use a number with s, m, h or d, e.g. 15m")
 
 
 def _at_least(minimum: timedelta) -> AfterValidator:
@@ -131,9 +123,9 @@ def _http_url(value: str) -> str:
     if parts.password:  # checked first: the messages below quote the URL
         raise ValueError("the URL contains a password: secrets do not belong in the config file")
     if parts.scheme not in ("http", "https"):
-        raise ValueError(f"expected an http:// or https:// URL, got {_describe(value)}")
+        raise ValueError(f"expected an http:// or https:// URL, got {describe_value(value)}")
     if not parts.hostname:
-        raise ValueError(f"the URL {_describe(value)} has no host")
+        raise ValueError(f"the URL {describe_value(value)} has no host")
     return value
 
 
@@ -289,7 +281,7 @@ class Config(BaseModel):
     def _spell_watchlist_companies_as_configured(cls, data: Any) -> Any:
         if not isinstance(data, Mapping) or not isinstance(data.get("watchlists"), (list, tuple)):
             return data
-        owners, _ = _company_owners(data.get("companies"), _path_text)
+        owners, _ = _company_owners(data.get("companies"), path_text)
         spelling = {key: name for key, (name, _loc) in owners.items()}
         return {**data, "watchlists": [_respell(w, spelling) for w in data["watchlists"]]}
 
@@ -297,7 +289,7 @@ class Config(BaseModel):
     def _check_references(self) -> Config:
         problems = find_reference_problems(self)
         if problems:
-            raise ValueError("; ".join(f"{_path_text(loc)}: {text}" for loc, text in problems))
+            raise ValueError("; ".join(f"{path_text(loc)}: {text}" for loc, text in problems))
         return self
 
 
@@ -408,7 +400,7 @@ def find_reference_problems(
     Works on a raw mapping read from YAML as well as on a `Config`; `where` describes a
     location in messages (the loader adds line numbers).
     """
-    where = where or _path_text
+    where = where or path_text
     owners, problems = _company_owners(_get(config, "companies"), where)
     problems += _duplicate_names(_get(config, "sources"), "sources", "source", where)
     problems += _duplicate_names(_get(config, "watchlists"), "watchlists", "watchlist", where)
@@ -416,7 +408,7 @@ def find_reference_problems(
     return problems
 
 
-# ---------------------------------------------------------------- reading YAML
+# ---------------------------------------------------------------- secrets
 
 _SECRET_KEY = re.compile(
     r"(?:^|_)(?:token|secret|password|passwd|api_?key|private_key|credentials?)$"
@@ -443,133 +435,16 @@ def _secret_message(loc: Loc) -> str:
             f"(or the relevant variable: {others}) in the environment")
 
 
-def _lc(getter: Callable[[Any], Any], arg: Any) -> Position | None:
-    try:
-        line, column = getter(arg)
-    except (KeyError, IndexError, TypeError, AttributeError):  # e.g. keys merged in with <<
-        return None
-    return (line + 1, column + 1)
-
-
-def _start(node: Any) -> Position | None:
-    if isinstance(node, (CommentedMap, CommentedSeq)) and node.lc.line is not None:
-        return (node.lc.line + 1, node.lc.col + 1)
+def _withhold_secret(loc: Loc, value: Any) -> str | None:
+    """The message for a secret written in the file (by key name, or a token as a value)."""
+    if isinstance(loc[-1], str) and _SECRET_KEY.search(loc[-1].lower().replace("-", "_")):
+        return _secret_message(loc)
+    if isinstance(value, str) and _SECRET_VALUE.match(value):
+        return "this looks like a Slack token: " + _secret_message(("slack", "token"))
     return None
 
 
-def _plain_scalar(node: Any) -> Any:
-    # Drop ruamel's round-trip subclasses so pydantic's strict types see plain values.
-    if isinstance(node, (bool, ScalarBoolean)):
-        return bool(node)
-    for plain in (int, float, str):
-        if isinstance(node, plain):
-            return plain(node)
-    return node
-
-
-class _Document:
-    """Plain data read from the YAML tree, with where each key and value is written."""
-
-    def __init__(self, root: CommentedMap):
-        self.values: dict[Loc, Position] = {}
-        self.keys: dict[Loc, Position] = {}
-        self.secrets: list[tuple[Loc, str]] = []
-        self.data = self._plain(root, (), _start(root) or (1, 1))
-
-    def _plain(self, node: Any, loc: Loc, position: Position) -> Any:
-        self.values[loc] = position
-        if isinstance(node, CommentedMap):
-            result = {}
-            for key, value in node.items():
-                child = (*loc, str(key))
-                key_position = _lc(node.lc.key, key) or position
-                self.keys[child] = key_position
-                if _SECRET_KEY.search(str(key).lower().replace("-", "_")):
-                    self.secrets.append((child, _secret_message(child)))
-                    continue  # left out of the data, so that no other message can echo it
-                # An empty value has no position of its own: ruamel points past it.
-                at = _start(value) or (key_position if value is None else _lc(node.lc.value, key))
-                result[child[-1]] = self._plain(value, child, at or key_position)
-            return result
-        if isinstance(node, CommentedSeq):
-            return [
-                self._plain(item, (*loc, i), _start(item) or _lc(node.lc.item, i) or position)
-                for i, item in enumerate(node)
-            ]
-        if isinstance(node, str) and _SECRET_VALUE.match(node):
-            message = "this looks like a Slack token: " + _secret_message(("slack", "token"))
-            self.secrets.append((loc, message))
-        return _plain_scalar(node)
-
-    def value_position(self, loc: Loc) -> Position:
-        for end in range(len(loc), -1, -1):  # the deepest part of `loc` that the file has
-            if loc[:end] in self.values:
-                return self.values[loc[:end]]
-        return (1, 1)
-
-    def key_position(self, loc: Loc) -> Position:
-        return self.keys.get(loc) or self.value_position(loc)
-
-    def describe(self, loc: Loc) -> str:
-        return f"{_path_text(loc)}, line {self.value_position(loc)[0]}"
-
-
-def _load_yaml(text: str, filename: str) -> CommentedMap:
-    def problem(message: str, line: int | None = None, column: int | None = None) -> ConfigError:
-        return ConfigError([ConfigProblem(filename, line, column, "", message)])
-
-    try:
-        root = YAML(typ="rt").load(text)
-    except DuplicateKeyError as error:
-        found = re.search(r'duplicate key "(.*?)" with value', str(error.problem))
-        key = found.group(1) if found else "?"
-        mark = error.problem_mark
-        raise problem(f"duplicate key {key!r}: a key may appear only once in the same mapping",
-                      mark.line + 1, mark.column + 1) from None
-    except MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        message = f"invalid YAML: {error.problem or error.context}"
-        if error.problem and error.context and error.context_mark:
-            message += f" ({error.context} at line {error.context_mark.line + 1})"
-        if "'\\t'" in message:
-            message += " (indent with spaces, not tabs)"
-        if mark is None:
-            raise problem(message) from None
-        raise problem(message, mark.line + 1, mark.column + 1) from None
-    except YAMLError as error:
-        raise problem(f"invalid YAML: {error}") from None
-    if root is None:
-        raise problem("the file is empty: start from config.example.yaml")
-    if not isinstance(root, CommentedMap):
-        line, column = _start(root) or (1, 1)
-        raise problem(f"the top level must be a mapping (storage:, sources:, companies:, ...), "
-                      f"got {_describe(_plain_scalar(root))}", line, column)
-    return root
-
-
 # ---------------------------------------------------------------- messages
-
-
-def _path_text(loc: Loc) -> str:
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
-
-
-def _describe(value: Any) -> str:
-    if value is None:
-        return "nothing"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, Mapping):
-        return "a mapping"
-    if isinstance(value, (list, tuple)):
-        return "a list"
-    if not isinstance(value, str):
-        return str(value)
-    text = repr(value)
-    return text if len(text) <= 60 else text[:56] + "...'"
 
 
 def _model_at(loc: Loc) -> type[BaseModel] | None:
@@ -623,11 +498,11 @@ def _error_message(error: Any) -> str:
     template = _MESSAGES.get(error["type"])
     if template is None:
         return str(error["msg"]).removeprefix("Value error, ")
-    return template.format(got=_describe(error.get("input")), **(error.get("ctx") or {}))
+    return template.format(got=describe_value(error.get("input")), **(error.get("ctx") or {}))
 
 
 def _validation_problems(
-    error: ValidationError, document: _Document, skip_model_level: bool
+    error: ValidationError, document: YamlDocument, skip_model_level: bool
 ) -> list[tuple[Loc, Position, str]]:
     details = error.errors()
     unknown = [tuple(e["loc"]) for e in details if e["type"] == "extra_forbidden"]
@@ -657,9 +532,9 @@ def _validation_problems(
 
 def parse_config(text: str, *, filename: str, base_dir: Path) -> Config:
     """Validate YAML text; a relative `storage.path` is taken from `base_dir`."""
-    document = _Document(_load_yaml(text, filename))
-    secret_locs = [loc for loc, _ in document.secrets]
-    problems = [(loc, document.key_position(loc), message) for loc, message in document.secrets]
+    document = YamlDocument(load_yaml(text, filename), _withhold_secret)
+    secret_locs = [loc for loc, _ in document.withheld]
+    problems = [(loc, document.key_position(loc), message) for loc, message in document.withheld]
     references = find_reference_problems(document.data, document.describe)
     problems += [(loc, document.value_position(loc), message) for loc, message in references]
     config = None
@@ -672,7 +547,7 @@ def parse_config(text: str, *, filename: str, base_dir: Path) -> Config:
                 problems.append((loc, position, message))
     if problems or config is None:
         problems.sort(key=lambda problem: problem[1])
-        raise ConfigError([ConfigProblem(filename, line, column, _path_text(loc), message)
+        raise ConfigError([ConfigProblem(filename, line, column, path_text(loc), message)
                            for loc, (line, column), message in problems])
     return config
 

@@ -120,7 +120,7 @@ class Pipeline:
         ]
         pages = await asyncio.gather(*(self._fetch_page(entry.link) for entry in fresh))
         new_articles = alerts = page_errors = 0
-        for entry, page in zip(fresh, pages):
+        for entry, page in zip(fresh, pages, strict=True):
             if page is None:
                 page_errors += 1
             try:

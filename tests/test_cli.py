@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import shutil
+import signal
 import sys
 from pathlib import Path
 
@@ -154,3 +155,29 @@ async def test_demo_end_to_end(tmp_path):
     assert "/articles/corvantis-european-expansion.html" in lookup
     assert "skipped feed entry 2: no link and no title" in err  # the broken item is reported, not fatal
     assert not list(tmp_path.iterdir())  # the demo leaves nothing behind
+
+
+async def test_run_polls_on_schedule_and_stops_cleanly_on_ctrl_c(news_site, tmp_path):
+    (tmp_path / "intelbot.yaml").write_text(CONFIG.format(feed=write_feed(news_site)), encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    process = await asyncio.create_subprocess_exec(
+        INTELBOT, "run", cwd=tmp_path, env=env, stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        seen = ""
+        while "北风机器人进入欧洲市场" not in seen:  # the second alert: both were delivered
+            line = await asyncio.wait_for(process.stdout.readline(), timeout=60)
+            assert line, "intelbot run exited before alerting"
+            seen += line.decode()
+        process.send_signal(signal.SIGINT)
+        _, err = await asyncio.wait_for(process.communicate(), timeout=30)
+    finally:
+        if process.returncode is None:
+            process.kill()
+    assert process.returncode == 0, err.decode()
+    assert "[Globex] Globex opens a factory in Poland" in seen
+    assert "intelbot stopped." in err.decode()
+    # The database is consistent after the stop: a one-off poll finds nothing new to say.
+    code, out, err = await intelbot("poll", "--once", "--json", cwd=tmp_path)
+    assert code == 0 and out == "", err

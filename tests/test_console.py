@@ -47,3 +47,17 @@ def test_reply_lists_results_with_highlights_in_color():
 
 def test_clean_keeps_newlines_and_text():
     assert clean("a\nb\tc\x00d") == "a\nbcd"
+
+
+async def test_intel_lines_typed_in_the_terminal_get_replies():
+    out = io.StringIO()
+    asked = []
+
+    async def handle(command):
+        asked.append((command.text, command.user))
+        return Reply(f"answer to {command.text!r}")
+
+    typed = io.StringIO("/intel globex china\n\nhelp\n")
+    await ConsoleAdapter(out, color=False, clock=lambda: NOW).read_commands(handle, typed)
+    assert asked == [("globex china", "console"), ("help", "console")]
+    assert "answer to 'globex china'" in out.getvalue()

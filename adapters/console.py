@@ -106,6 +106,8 @@ class ConsoleAdapter:
         ]
         if alert.summary:
             lines.append(clean(alert.summary))
+        if alert.why:
+            lines.append(self._dim("why: " + clean(alert.why)))
         lines.append(clean(alert.url))
         return "\n".join(lines) + "\n\n"
 

@@ -18,7 +18,7 @@ from bot.config import Config
 from bot.delivery import ChatAdapter, DeliveryReport, Dispatcher
 from bot.extract import Extractor
 from bot.fetch import Fetcher
-from bot.matcher import CompanyMatcher, CompanyNames
+from bot.matcher import CompanyMatcher, CompanyNames, company_names_of
 from bot.models import parse_channel
 from bot.pipeline import Pipeline, PollReport
 from bot.query import CompanyIndex
@@ -34,7 +34,7 @@ def utc_now() -> datetime:
 
 
 def company_names(config: Config) -> list[CompanyNames]:
-    return [CompanyNames(c.name, tuple(c.aliases)) for c in config.companies]
+    return company_names_of(config.companies)
 
 
 def make_fetcher(config: Config) -> Fetcher:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from datetime import timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -118,6 +118,14 @@ def _one_or_many(value: object) -> object:
     return (value,) if isinstance(value, str) else value
 
 
+def _alias_items(value: object) -> object:
+    # A plain string is short for `{name: ...}`, so the usual case stays a list of names.
+    items = _one_or_many(value)
+    if not isinstance(items, (list, tuple)):
+        return items
+    return tuple(i if isinstance(i, (Mapping, BaseModel)) else {"name": i} for i in items)
+
+
 def _http_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.password:  # checked first: the messages below quote the URL
@@ -194,26 +202,58 @@ class SourceConfig(BaseModel):
     every: Annotated[Duration, _at_least(timedelta(seconds=10))] = timedelta(minutes=15)
 
 
-class CompanyConfig(BaseModel):
-    """A tracked company: its name as shown in chat, and the other names the press uses."""
+class AliasConfig(BaseModel):
+    """Another name of a company and how its case counts; a plain string in YAML means `auto`.
+
+    `case`: `auto`, intelbot decides (a name that is also a common word needs evidence, such as
+    a context word nearby); `exact`, counts only when written with exactly this case ("X", not
+    "x"); `any`, any case counts and no evidence is needed (the alias is unambiguous).
+    """
 
     model_config = _MODEL
     name: Text
-    aliases: TextList = ()
+    case: Literal["auto", "exact", "any"] = "auto"
+
+
+class CompanyConfig(BaseModel):
+    """A tracked company: its name as shown in chat, the other names the press uses, and hints.
+
+    The `name` itself is always matched with case `auto`. `context` lists words that, near a
+    name, show it means this company (iPhone, Cupertino); `exclude` lists phrases in which a name
+    does not mean it (Amazon rainforest). `ambiguous` forces the single-word names to need such
+    evidence (true) or never (false); None leaves it to intelbot's built-in list of common words.
+    """
+
+    model_config = _MODEL
+    name: Text
+    aliases: Annotated[tuple[AliasConfig, ...], BeforeValidator(_alias_items)] = ()
+    context: TextList = ()
+    exclude: TextList = ()
+    ambiguous: StrictBool | None = None
+
+    @property
+    def alias_names(self) -> tuple[str, ...]:
+        """The aliases as plain strings, in file order."""
+        return tuple(alias.name for alias in self.aliases)
 
     @property
     def names(self) -> tuple[str, ...]:
-        """The name first, then the aliases."""
-        return (self.name, *self.aliases)
+        """The name first, then the aliases, as plain strings."""
+        return (self.name, *self.alias_names)
 
 
 class WatchlistConfig(BaseModel):
-    """Companies (by configured name), optional keywords, and the channels that hear about them."""
+    """Companies (by configured name), optional keywords, and the channels that hear about them.
+
+    `require: about` keeps only stories about a company (in the title or lead, or repeated),
+    not every `mention` in passing.
+    """
 
     model_config = _MODEL
     name: Text
     companies: Annotated[TextList, Field(min_length=1)]
     keywords: TextList = ()
+    require: Literal["mention", "about"] = "mention"
     channels: Annotated[
         tuple[Channel, ...], BeforeValidator(_one_or_many), Field(min_length=1)
     ] = ("console",)
@@ -342,6 +382,19 @@ def _duplicate_names(
     return problems
 
 
+def _company_names(company: Any, index: int) -> list[tuple[str, Loc]]:
+    """The name, then the alias names (either form), each with where its text is; [] if unnamed."""
+    name = _get(company, "name")
+    if not isinstance(name, str) or not name.strip():
+        return []
+    labelled: list[tuple[Any, Loc]] = [(name, ("companies", index, "name"))]
+    for i, alias in enumerate(_list(_get(company, "aliases"))):
+        loc: Loc = ("companies", index, "aliases", i)
+        text_at = (alias, loc) if isinstance(alias, str) else (_get(alias, "name"), (*loc, "name"))
+        labelled.append(text_at)
+    return [(text.strip(), loc) for text, loc in labelled if isinstance(text, str) and text.strip()]
+
+
 def _company_owners(
     companies: Any, where: Callable[[Loc], str]
 ) -> tuple[dict[str, tuple[str, Loc]], list[tuple[Loc, str]]]:
@@ -349,29 +402,44 @@ def _company_owners(
     owners: dict[str, tuple[str, Loc]] = {}
     problems = []
     for index, company in enumerate(_list(companies)):
-        name = _get(company, "name")
-        if not isinstance(name, str) or not name.strip():
-            continue
-        name = name.strip()
-        labelled = [(name, ("companies", index, "name"))]
-        aliases = enumerate(_list(_get(company, "aliases")))
-        labelled += [(alias, ("companies", index, "aliases", i)) for i, alias in aliases]
+        labelled = _company_names(company, index)
         for label, loc in labelled:
-            if not isinstance(label, str) or not label.strip():
-                continue
+            name, is_alias = labelled[0][0], loc[2] == "aliases"
             owner, first = owners.setdefault(_name_key(label), (name, loc))
             same_company = _name_key(owner) == _name_key(name)
-            if first == loc or (same_company and loc[-1] != "name"):
+            if first == loc or (same_company and is_alias):
                 continue  # new, or an alias repeating its own company's name: harmless
             if same_company:
                 message = f"duplicate company name {name!r} (first used at {where(first)})"
             else:
-                what = "name" if loc[-1] == "name" else f"alias {label.strip()!r} of"
+                what = f"alias {label!r} of" if is_alias else "name"
                 message = (
                     f"{what} {name!r} is already a name or alias of {owner!r} (at {where(first)})"
                 )
             problems.append((loc, message))
     return owners, problems
+
+
+def _idle_excludes(companies: Any) -> list[tuple[Loc, str]]:
+    """Exclude phrases without a name of their company (never apply) or equal to one (always)."""
+    problems = []
+    for index, company in enumerate(_list(companies)):
+        names = [label for label, _ in _company_names(company, index)]
+        keys = [_name_key(name) for name in names]
+        for i, phrase in enumerate(_list(_get(company, "exclude")) if names else []):
+            if not isinstance(phrase, str) or not phrase.strip():
+                continue
+            quoted = repr(phrase.strip())
+            if _name_key(phrase) in keys:
+                message = (f"exclude phrase {quoted} is itself a name of {names[0]}: "
+                           "it would exclude every mention")
+            elif not any(key in _name_key(phrase) for key in keys):
+                message = (f"exclude phrase {quoted} does not contain a name of {names[0]} "
+                           f"({', '.join(names)}): it could never apply")
+            else:
+                continue
+            problems.append((("companies", index, "exclude", i), message))
+    return problems
 
 
 def _unknown_companies(
@@ -395,13 +463,14 @@ def _unknown_companies(
 def find_reference_problems(
     config: Any, where: Callable[[Loc], str] | None = None
 ) -> list[tuple[Loc, str]]:
-    """Problems between entries (duplicates, alias clashes, unknown companies), as (loc, message).
+    """Problems beyond single values (duplicates, alias clashes, unknown companies, idle excludes).
 
-    Works on a raw mapping read from YAML as well as on a `Config`; `where` describes a
-    location in messages (the loader adds line numbers).
+    Each is (loc, message). Works on a raw mapping read from YAML as well as on a `Config`;
+    `where` describes a location in messages (the loader adds line numbers).
     """
     where = where or path_text
     owners, problems = _company_owners(_get(config, "companies"), where)
+    problems += _idle_excludes(_get(config, "companies"))
     problems += _duplicate_names(_get(config, "sources"), "sources", "source", where)
     problems += _duplicate_names(_get(config, "watchlists"), "watchlists", "watchlist", where)
     problems += _unknown_companies(_get(config, "watchlists"), owners)
@@ -485,6 +554,7 @@ _MESSAGES = {
     "dict_type": "expected a mapping (indented key: value lines), got {got}",
     "tuple_type": "expected a list, got {got}",
     "list_type": "expected a list, got {got}",
+    "literal_error": "expected {expected}, got {got}",
     "string_too_short": "must not be empty",
     "too_short": "must list at least {min_length} item",
     "greater_than": "must be greater than {gt}, got {got}",

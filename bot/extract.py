@@ -58,10 +58,20 @@ _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def decode_html(content: bytes, charset: str | None = None) -> str:
-    """Decode an HTML page: BOM, then HTTP charset, then <meta> charset, then UTF-8, then a guess."""
+    """Decode an HTML page: BOM, then valid UTF-8, then HTTP charset, then <meta>, then a guess.
+
+    Text that decodes as UTF-8 and has multi-byte characters is UTF-8 whatever the page
+    declares: legacy encodings (GBK, Latin-1) almost never form long valid UTF-8 runs by
+    chance, while pages re-saved as UTF-8 with their old `<meta charset=gb2312>` are common.
+    """
     for bom, encoding in _BYTE_ORDER_MARKS:
         if content.startswith(bom):
             return content[len(bom) :].decode(encoding, "replace")
+    if not content.isascii():
+        try:
+            return content.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
     declared = [_codec_name(charset)] if charset else []
     meta = _META_CHARSET.search(content[:META_PRESCAN_BYTES])
     if meta:

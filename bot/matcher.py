@@ -1,26 +1,40 @@
-"""Find tracked companies (and watchlist keywords) in article text, with exact spans.
+"""Find tracked companies in an article: which names, where, why, and whether it is about them.
 
-All names and aliases are compiled once per config into one Aho-Corasick automaton
-(pyahocorasick), so matching costs one pass over the text however many aliases there are.
-Text and patterns are compared after NFKC normalisation and case folding; spans are mapped
-back to the original string, so `text[m.start:m.end]` is always what was written.
+All names and aliases of all companies are compiled once per config into one Aho-Corasick
+automaton (ahocorasick-rs); matching an article is one scan per field plus a decision for each
+candidate, a pure function of (compiled companies, title, text). Text and patterns are
+compared after NFKC normalisation and case folding; spans are mapped back to the original
+string, so `text[m.start:m.end]` is always what was written.
 
-Word boundaries: a pattern that starts (ends) with a letter or digit of a script written
-with spaces must not be preceded (followed) by another such character, so "Meta" does not
-match inside "metadata". Han, kana and Hangul have no spaces between words, so a CJK alias
-matches as a substring, and a Latin name directly followed by CJK text ("Twitter等") still
-counts as a whole word.
+A candidate becomes a mention only if it is a whole word (CJK names need no boundaries; a
+possessive or plural ending is allowed: Twitter's, Samsungs, Googlers), is not inside a link
+or domain, a line of code or page furniture (share bars, credits, "Read more:" links), and,
+for names that are also ordinary words (`bot/data/senses.yaml`, or `ambiguous: true` in
+config) or very short (X, IG), has evidence that it means the company: written as a name,
+company words nearby, or another name of the same company in the story. Every candidate
+keeps the reason it was kept or dropped, for `intelbot match --explain` and `/intel why`.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Literal
 
-import ahocorasick
+import ahocorasick_rs
+from ruamel.yaml import YAML
 
+from bot.furniture import furniture_reason, in_contact_sentence, looks_like_code
 from bot.models import Field, Mention
+
+CaseRule = Literal["auto", "exact", "any"]
+SUFFIXES = ("'s", "s", "es", "r", "rs", "er", "ers")  # Twitter's, Samsungs, Googlers, IBMers
+WINDOW = 100  # characters either side of a name in which context words count
+LEAD_CHARS = 400  # the start of the text that counts as the lead
 
 
 def _is_cjk(char: str) -> bool:
@@ -30,6 +44,7 @@ def _is_cjk(char: str) -> bool:
         0x2E80 <= code <= 0x9FFF  # CJK radicals, kana, CJK unified ideographs, ...
         or 0xAC00 <= code <= 0xD7AF  # Hangul syllables
         or 0xF900 <= code <= 0xFAFF  # CJK compatibility ideographs
+        or 0xFF66 <= code <= 0xFF9F  # half-width katakana
         or 0x20000 <= code <= 0x3FFFF  # CJK extensions B and later
     )
 
@@ -51,7 +66,7 @@ def normalize_with_offsets(text: str) -> tuple[str, list[int] | None]:
     case, checked cheaply), so callers can use normalised indices directly.
     """
     folded = normalize(text)
-    if len(folded) == len(text) and unicodedata.is_normalized("NFKC", text):
+    if len(folded) == len(text) and (text.isascii() or unicodedata.is_normalized("NFKC", text)):
         return folded, None
     pieces: list[str] = []
     offsets: list[int] = []
@@ -62,109 +77,484 @@ def normalize_with_offsets(text: str) -> tuple[str, list[int] | None]:
     return "".join(pieces), offsets
 
 
+# ---------------------------------------------------------------- the values
+
+
+@dataclass(frozen=True)
+class AliasSpec:
+    """One name of a company and how strictly its case must match."""
+
+    text: str
+    case: CaseRule = "auto"
+
+
+@dataclass(frozen=True)
+class CompanyNames:
+    """A company as the matcher needs it (built from config by `company_names_of`)."""
+
+    name: str
+    aliases: tuple[str | AliasSpec, ...] = ()
+    context: tuple[str, ...] = ()  # words that, nearby, show a name means this company
+    exclude: tuple[str, ...] = ()  # phrases in which a name does not mean this company
+    ambiguous: bool | None = None  # None: the built-in list of common words decides
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One occurrence of a name, kept as a mention or dropped, with the reason."""
+
+    company: str
+    alias: str
+    field: Field
+    start: int
+    end: int
+    surface: str  # the text as written
+    kept: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class CompanyMatch:
+    """A company found in an article, with its salience."""
+
+    company: str
+    mentions: int
+    score: float
+    about: bool  # the story is about it (title, lead, repeated), not naming it in passing
+    why: str  # one line for people: which name, where
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    """Everything matching found in one article."""
+
+    mentions: tuple[Mention, ...]
+    companies: tuple[CompanyMatch, ...]  # most salient first
+    candidates: tuple[Candidate, ...] = field(default=(), repr=False)
+
+    @property
+    def rejected(self) -> tuple[Candidate, ...]:
+        return tuple(c for c in self.candidates if not c.kept)
+
+    def company(self, name: str) -> CompanyMatch | None:
+        return next((c for c in self.companies if c.company == name), None)
+
+
+# ---------------------------------------------------------------- phrases
+
+
 @dataclass(frozen=True)
 class Hit:
-    """One occurrence of a pattern: which key it stands for, and where, in original indices."""
+    """One occurrence of a phrase: which key it stands for, and where, in original indices."""
 
-    key: str  # the company name, or the keyword, the pattern belongs to
-    pattern: str  # the pattern as configured
+    key: str
+    pattern: str
     start: int
     end: int
 
 
 class PhraseMatcher:
-    """Many phrases compiled into one automaton; `find` returns every whole-word occurrence."""
+    """Many phrases in one automaton; `find` returns whole-word occurrences (CJK: anywhere)."""
 
     def __init__(self, phrases: Iterable[tuple[str, str]]):
-        """Compile (key, phrase) pairs. Phrases that normalise to nothing are ignored."""
-        self._automaton = ahocorasick.Automaton()
-        self._size = 0
+        self._entries: dict[str, list[tuple[str, str]]] = {}
         for key, phrase in phrases:
             folded = normalize(phrase).strip()
             if not folded:
                 continue
-            existing = self._automaton.get(folded, None)
-            if existing is None:
-                self._automaton.add_word(folded, [(key, phrase, len(folded))])
-                self._size += 1
-            elif all(k != key for k, _, _ in existing):
-                existing.append((key, phrase, len(folded)))
-        if self._size:
-            self._automaton.make_automaton()
+            entries = self._entries.setdefault(folded, [])
+            if all(k != key for k, _ in entries):
+                entries.append((key, phrase))
+        self._patterns = list(self._entries)
+        self._automaton = (
+            ahocorasick_rs.AhoCorasick(self._patterns, matchkind=ahocorasick_rs.MatchKind.LeftmostLongest)
+            if self._patterns else None
+        )
 
     def __len__(self) -> int:
-        return self._size
+        return len(self._patterns)
 
     def find(self, text: str) -> list[Hit]:
-        """Every whole-word occurrence in `text`, leftmost first, longest first at a position.
-
-        Overlapping hits of different phrases are all returned (the caller decides); a
-        shorter phrase inside a longer match of the same key is dropped, so "Xiaomi Corp"
-        yields one hit, not two.
-        """
-        if not self._size or not text:
+        if self._automaton is None or not text:
             return []
         folded, offsets = normalize_with_offsets(text)
-        hits: list[Hit] = []
-        for end_index, candidates in self._automaton.iter(folded):
-            for key, pattern, length in candidates:
-                start = end_index - length + 1
-                end = end_index + 1
-                if not _whole_word(folded, start, end):
-                    continue
-                if offsets is None:
-                    hits.append(Hit(key, pattern, start, end))
-                else:
-                    hits.append(Hit(key, pattern, offsets[start], offsets[end - 1] + 1))
-        hits.sort(key=lambda h: (h.start, -(h.end - h.start)))
-        return _drop_nested_same_key(hits)
+        hits = []
+        for index, start, end in self._automaton.find_matches_as_indexes(folded):
+            if whole_word(folded, start, end) is None:
+                continue
+            if offsets is not None:
+                start, end = offsets[start], offsets[end - 1] + 1
+            hits.extend(Hit(key, phrase, start, end) for key, phrase in self._entries[self._patterns[index]])
+        return hits
+
+    def contains(self, text: str) -> str | None:
+        """The first phrase found in `text`, or None."""
+        hits = self.find(text)
+        return hits[0].pattern if hits else None
 
 
-def _whole_word(folded: str, start: int, end: int) -> bool:
-    """True when the match is not glued to letters of a space-separated script on either side."""
+def whole_word(folded: str, start: int, end: int) -> int | None:
+    """The end of the word if [start, end) is a whole word, allowing a plural/possessive ending.
+
+    Returns None when the match is glued to letters of a space-separated script.
+    """
     if is_word_char(folded[start]) and start > 0 and is_word_char(folded[start - 1]):
-        return False
-    if is_word_char(folded[end - 1]) and end < len(folded) and is_word_char(folded[end]):
-        return False
-    return True
+        return None
+    if not is_word_char(folded[end - 1]) or end == len(folded) or not is_word_char(folded[end]):
+        return end
+    if end - start < 3:
+        return None  # "Xs" and "IGs" are other words
+    for suffix in SUFFIXES:
+        stop = end + len(suffix)
+        if folded.startswith(suffix, end) and (stop == len(folded) or not is_word_char(folded[stop])):
+            return stop
+    return None
 
 
-def _drop_nested_same_key(hits: list[Hit]) -> list[Hit]:
-    kept: list[Hit] = []
-    for hit in hits:
-        if any(k.key == hit.key and k.start <= hit.start and hit.end <= k.end for k in kept):
-            continue
-        kept.append(hit)
-    return kept
+# ---------------------------------------------------------------- built-in senses
 
 
 @dataclass(frozen=True)
-class CompanyNames:
-    """A company as the matcher needs it: its name and every alias."""
+class Senses:
+    company_cues: tuple[str, ...]
+    ambiguous: dict[str, tuple[str, ...]]
+    capitalised_senses: frozenset[str] = frozenset()
 
-    name: str
-    aliases: tuple[str, ...] = ()
+
+@cache
+def builtin_senses() -> Senses:
+    """The shipped lexicon of company cue words and names that are also ordinary words."""
+    text = resources.files("bot.data").joinpath("senses.yaml").read_text(encoding="utf-8")
+    data = YAML(typ="safe").load(text)
+    return Senses(
+        company_cues=tuple(str(cue) for cue in data["company_cues"]),
+        ambiguous={normalize(str(word)): tuple(str(c) for c in cues) for word, cues in data["ambiguous"].items()},
+        capitalised_senses=frozenset(normalize(str(word)) for word in data.get("capitalised_senses", ())),
+    )
+
+
+# ---------------------------------------------------------------- compiling
+
+
+Kind = Literal["plain", "ambiguous", "short"]
+
+
+@dataclass(frozen=True)
+class _Pattern:
+    company: int  # index into CompanyMatcher.companies
+    alias: str
+    case: CaseRule
+    kind: Kind
+    other_senses: PhraseMatcher | None
+    capital_is_evidence: bool = True
+
+
+def _kind(alias: str, folded: str, company: CompanyNames, case: CaseRule, senses: Senses) -> Kind:
+    if case == "any":
+        return "plain"
+    if len(folded) <= 2 and not any(_is_cjk(c) for c in folded):
+        return "short"
+    single_word = " " not in folded and not any(c.isdigit() or c in ".&-" for c in folded)
+    internal_capitals = any(c.isupper() for c in alias[1:]) and not alias.isupper()
+    if not single_word or internal_capitals:
+        return "plain"  # "Meta Platforms", "WhatsApp", "Amazon.com": nothing else is called that
+    if company.ambiguous is not None:
+        return "ambiguous" if company.ambiguous else "plain"
+    return "ambiguous" if folded in senses.ambiguous else "plain"
 
 
 class CompanyMatcher:
-    """All tracked companies compiled together; `find` turns a title and text into mentions."""
+    """All tracked companies compiled together; `match` turns a title and text into mentions."""
 
-    def __init__(self, companies: Sequence[CompanyNames]):
+    def __init__(self, companies: Sequence[CompanyNames], *, senses: Senses | None = None):
         self.companies = tuple(companies)
-        self._phrases = PhraseMatcher(
-            (company.name, alias) for company in companies for alias in (company.name, *company.aliases)
+        senses = senses or builtin_senses()
+        self._patterns: list[list[_Pattern]] = []
+        strings: list[str] = []
+        index_of: dict[str, int] = {}
+        for number, company in enumerate(self.companies):
+            aliases = [AliasSpec(company.name)] + [
+                a if isinstance(a, AliasSpec) else AliasSpec(a) for a in company.aliases
+            ]
+            for alias in aliases:
+                folded = normalize(alias.text).strip()
+                if not folded:
+                    continue
+                kind = _kind(alias.text, folded, company, alias.case, senses)
+                cues = senses.ambiguous.get(folded, ())
+                pattern = _Pattern(number, alias.text, alias.case, kind,
+                                   PhraseMatcher((c, c) for c in cues) if kind != "plain" and cues else None,
+                                   folded not in senses.capitalised_senses)
+                if folded not in index_of:
+                    index_of[folded] = len(strings)
+                    strings.append(folded)
+                    self._patterns.append([])
+                slot = self._patterns[index_of[folded]]
+                if all(p.company != number for p in slot):
+                    slot.append(pattern)
+        self._automaton = (
+            ahocorasick_rs.AhoCorasick(strings, matchkind=ahocorasick_rs.MatchKind.LeftmostLongest)
+            if strings else None
         )
+        self._cues = [
+            PhraseMatcher((cue, cue) for cue in (*senses.company_cues, *company.context))
+            for company in self.companies
+        ]
+        self._own_cues = [PhraseMatcher((cue, cue) for cue in company.context) for company in self.companies]
+        self._excludes = [PhraseMatcher((p, p) for p in company.exclude) for company in self.companies]
+
+    def __len__(self) -> int:
+        return len(self._patterns)
 
     def find(self, title: str, text: str) -> list[Mention]:
-        """Mentions in the title, then in the text, each with the alias and exact span."""
-        mentions: list[Mention] = []
+        """The kept mentions, title first (see `match` for the full result)."""
+        return list(self.match(title, text).mentions)
+
+    def match(self, title: str, text: str) -> MatchResult:
+        """Mentions, per-company salience and every candidate's reason, for one article."""
+        candidates: list[Candidate] = []
+        pending: list[tuple[Candidate, bool]] = []  # undecided: (candidate, needs a non-short name)
         for field_name, value in (("title", title), ("text", text)):
-            field: Field = field_name  # type: ignore[assignment]
-            mentions.extend(
-                Mention(hit.key, hit.pattern, field, hit.start, hit.end)
-                for hit in self._phrases.find(value)
+            for candidate, verdict in self._candidates(field_name, value):  # type: ignore[arg-type]
+                if verdict == "weak" or verdict == "weak-short":
+                    pending.append((candidate, verdict == "weak-short"))
+                else:
+                    candidates.append(candidate)
+        candidates += self._settle(candidates, pending)
+        candidates.sort(key=lambda c: (c.field != "title", c.start))
+        mentions = tuple(Mention(c.company, c.alias, c.field, c.start, c.end) for c in candidates if c.kept)
+        return MatchResult(mentions, salience(mentions, text), tuple(candidates))
+
+    def _settle(self, decided: list[Candidate], pending: list[tuple[Candidate, bool]]) -> list[Candidate]:
+        """Weak candidates count when the company is named with confidence elsewhere."""
+        confident = {c.company for c in decided if c.kept}
+        confident_long = {c.company for c in decided if c.kept and len(normalize(c.alias)) > 2}
+        settled = []
+        for candidate, needs_long_name in pending:
+            backed = candidate.company in (confident_long if needs_long_name else confident)
+            reason = (
+                f"{candidate.reason}; kept: the company is named elsewhere in the story" if backed
+                else f"{candidate.reason}; dropped: no other evidence it means the company"
             )
-        return mentions
+            settled.append(_with(candidate, kept=backed, reason=reason))
+        return settled
+
+    def _candidates(self, field_name: Field, text: str) -> Iterable[tuple[Candidate, str]]:
+        if self._automaton is None or not text:
+            return
+        folded, offsets = normalize_with_offsets(text)
+        hits: list[tuple[int, int, int]] = []  # (pattern slot, start, end) in original indices
+        for index, start, end in self._automaton.find_matches_as_indexes(folded):
+            if whole_word(folded, start, end) is None:
+                continue
+            if offsets is not None:
+                start, end = offsets[start], offsets[end - 1] + 1
+            hits.append((index, start, end))
+        # Where each company is named in this field: a name beside other companies' names
+        # ("Google Stadia, Microsoft xCloud, Apple Arcade") is a company in a list of companies.
+        named_at = [(p.company, start) for index, start, _ in hits for p in self._patterns[index]]
+        line_reasons: dict[int, str | None] = {}
+        for index, start, end in hits:
+            for pattern in self._patterns[index]:
+                company = self.companies[pattern.company]
+                candidate = Candidate(company.name, pattern.alias, field_name, start, end, text[start:end], True, "")
+                verdict, reason = self._judge(pattern, candidate, text, line_reasons, named_at)
+                yield _with(candidate, kept=verdict == "keep", reason=reason), verdict
+
+    def _judge(self, pattern: _Pattern, candidate: Candidate, text: str,
+               line_reasons: dict[int, str | None], named_at: list[tuple[int, int]]) -> tuple[str, str]:
+        """("keep" | "drop" | "weak" | "weak-short", reason) for one candidate."""
+        start, end, surface = candidate.start, candidate.end, candidate.surface
+        name = f"'{surface}'"
+        if _in_link(text, start, end):
+            return "drop", f"{name} dropped: part of a link or domain"
+        line_start = text.rfind("\n", 0, start) + 1
+        line_end = text.find("\n", end)
+        line_end = len(text) if line_end < 0 else line_end
+        if line_start not in line_reasons:
+            line = text[line_start:line_end]
+            line_reasons[line_start] = "a line of code" if looks_like_code(line) else furniture_reason(line)
+        if line_reasons[line_start]:
+            return "drop", f"{name} dropped: in {line_reasons[line_start]}"
+        if in_contact_sentence(text, start, end):
+            return "drop", f"{name} dropped: in a follow or contact line"
+        window = text[max(line_start, start - WINDOW) : min(line_end, end + WINDOW)]
+        excluded = self._excludes[pattern.company].find(window)
+        offset = max(line_start, start - WINDOW)
+        for hit in excluded:
+            if hit.start + offset <= start and end <= hit.end + offset:
+                return "drop", f"{name} dropped: in the excluded phrase '{hit.pattern}'"
+        if pattern.case == "exact" and unicodedata.normalize("NFKC", surface) != pattern.alias:
+            return "drop", f"{name} dropped: written differently from '{pattern.alias}' (case: exact)"
+        if pattern.kind == "plain":
+            return "keep", f"{name} kept: a name of {candidate.company}"
+        neighbour = next(
+            (self.companies[c].name for c, at in named_at
+             if c != pattern.company and abs(at - start) <= WINDOW // 2 and line_start <= at < line_end),
+            None,
+        )
+        return self._judge_ambiguous(pattern, candidate, text, window, line_start, neighbour)
+
+    def _judge_ambiguous(self, pattern: _Pattern, candidate: Candidate, text: str,
+                         window: str, line_start: int, neighbour: str | None) -> tuple[str, str]:
+        start, surface = candidate.start, candidate.surface
+        name = f"'{surface}'"
+        cjk = any(_is_cjk(c) for c in surface)
+        if pattern.kind == "short":
+            if surface != pattern.alias:
+                return "drop", f"{name} dropped: a short name must be written exactly '{pattern.alias}'"
+            if _part_of_product_name(text, candidate.start, candidate.end, line_start):
+                return "drop", f"{name} dropped: part of another name or model number"
+        elif not cjk and surface.islower() and not pattern.alias.islower():
+            return "drop", f"{name} dropped: lower-case common word"
+        if pattern.other_senses is not None:
+            other = pattern.other_senses.contains(window)
+            if other:
+                return "drop", f"{name} dropped: '{other}' nearby shows another sense"
+        if _after_number(text, start, candidate.end):
+            return "drop", f"{name} dropped: a quantity or unit, not the company"
+        if pattern.kind == "short":
+            # Generic company words are too common near a stray letter: only the company's
+            # own context words (config) or its other names (settled later) count.
+            own = self._own_cues[pattern.company].contains(window)
+            if own:
+                return "keep", f"{name} kept: '{own}' nearby"
+            return "weak-short", f"{name} is a short name"
+        cue = self._cues[pattern.company].contains(window)
+        if cue and normalize(cue) != normalize(surface):
+            return "keep", f"{name} kept: company context '{cue}' nearby"
+        price = _PRICE.search(window)
+        if price:
+            return "keep", f"{name} kept: a price nearby ('{price.group()}'): commerce"
+        if neighbour is not None:
+            return "keep", f"{name} kept: named beside {neighbour}"
+        if not cjk and pattern.capital_is_evidence and _written_as_name(text, candidate, line_start):
+            return "keep", f"{name} kept: capitalised as a name inside a sentence"
+        return "weak", f"{name} is also a common word"
+
+
+def _with(candidate: Candidate, *, kept: bool, reason: str) -> Candidate:
+    return Candidate(candidate.company, candidate.alias, candidate.field, candidate.start, candidate.end,
+                     candidate.surface, kept, reason)
+
+
+_LINK_TOKEN = re.compile(r"(?:://|^www\.|@[\w.-]+\.\w|\.(?:com|net|org|cn|io|co|de|uk|jp|fr|html?|php)\b)", re.I)
+
+
+def _in_link(text: str, start: int, end: int) -> bool:
+    """True when the name sits inside a URL, domain or e-mail address (twitter.com/someone)."""
+    token_start = start
+    while token_start > 0 and not text[token_start - 1].isspace() and text[token_start - 1] not in "(<\"'“":
+        token_start -= 1
+    token_end = end
+    while token_end < len(text) and not text[token_end].isspace() and text[token_end] not in ")>\"'”,;":
+        token_end += 1
+    token = text[token_start:token_end]
+    if "://" in token or token.lower().startswith("www."):
+        return True
+    before, after = text[token_start:start], text[end:token_end]
+    if before.endswith(".") or (after.startswith(".") and re.match(r"\.[a-z]{2,}\b", after, re.I) and
+                                not re.match(r"\.\s", text[end:end + 2])):
+        return bool(_LINK_TOKEN.search(token))
+    return False
+
+
+_PRICE = re.compile(r"[$€£¥]\s?\d[\d.,]*|\d[\d.,]*\s?(?:€|euro|dollars|美元|元)")
+
+
+def _after_number(text: str, start: int, end: int) -> bool:
+    """'3 Tesla', '1.5 Tesla': a count or unit, not a company ('$1,000 Meta Quest' is a product)."""
+    if not re.search(r"\d[\d.,]*\s?$", text[max(0, start - 12) : start]):
+        return False
+    following = text[end:end + 30].split()
+    return not (following and following[0][:1].isupper())
+
+
+def _part_of_product_name(text: str, start: int, end: int, line_start: int) -> bool:
+    """'Moto X', 'Mac OS X', 'X-ray', 'X1': a short name inside another name or model number."""
+    after = text[end : end + 2]
+    if after[:1] in ("-", "'", "’") or after[:1].isdigit():
+        return True
+    before = text[line_start:start].rstrip()
+    previous = before.split()[-1] if before.split() else ""
+    return bool(previous) and (previous[0].isupper() or previous[0].isdigit()) and not before.endswith((".", ":", ","))
+
+
+_SENTENCE_START = re.compile(r"(?:^|[.!?:;|•·\"“”‘’(\[—–-])\s*$")
+
+
+def _written_as_name(text: str, candidate: Candidate, line_start: int) -> bool:
+    """Capitalised where an ordinary word would not be: inside a sentence, not a title-case line."""
+    surface = candidate.surface
+    if not surface[:1].isupper():
+        return False
+    if candidate.field == "title" or _SENTENCE_START.search(text[line_start : candidate.start]):
+        return False
+    line_end = text.find("\n", candidate.end)
+    words = re.findall(r"[^\W\d_]+", text[line_start : len(text) if line_end < 0 else line_end])
+    capitalised = sum(1 for w in words if w[0].isupper())
+    return not (len(words) >= 4 and capitalised * 10 >= len(words) * 7)  # a Title Case Heading
+
+
+# ---------------------------------------------------------------- salience
+
+
+# Ways of naming a company in passing: as the platform something was posted or watched on,
+# as a news agency, as a descriptor of a person, as a comparison, or in a product spec.
+_PASSING_BEFORE = re.compile(
+    r"(?:\b(?:on|via|through)\s+(?:the\s+)?|\btold\s+|\baccording to\s+|\breporting by\s+|"
+    r"\b(?:former|ex-)\s*|\b(?:version of|like|such as|similar to|equivalent of|answer to)\s+(?:the\s+)?|\()$",
+    re.IGNORECASE,
+)
+_PASSING_AFTER = re.compile(
+    r"^(?:'s)?\s*(?:account|accounts|page|feed|post|posts|video|videos|channel|handle|followers|stream|"
+    r"reported|reports|founder|co-founder|alum|alumnus|veteran)\b|^\)|^\s+[A-Z][\w-]*\s+[\w-]*\d",
+    re.IGNORECASE,
+)
+
+
+def passing(text: str, mention: Mention) -> bool:
+    """True when the words around a mention name the company only in passing."""
+    before = text[max(0, mention.start - 30) : mention.start]
+    after = text[mention.end : mention.end + 40]
+    return bool(_PASSING_BEFORE.search(before) or _PASSING_AFTER.search(after))
+
+
+def salience(mentions: Sequence[Mention], text: str, title: str = "") -> tuple[CompanyMatch, ...]:
+    """Score each company by where and how it is named, and judge if the story is about it.
+
+    A title mention weighs 3, a mention in the lead (the first paragraph, at least ~400
+    characters) 2, any other 1, and a mention in passing ("posted on Twitter", "told Reuters",
+    "Amazon founder Jeff Bezos", "Intel Core i7") 0.25. The story is about a company named in
+    its title, or named at least once other than in passing.
+    """
+    lead_end = _lead_end(text)
+    by_company: dict[str, list[Mention]] = {}
+    for mention in mentions:
+        by_company.setdefault(mention.company, []).append(mention)
+    results = []
+    for company, found in by_company.items():
+        in_title = [m for m in found if m.field == "title"]
+        substantive = [m for m in found if m.field == "text" and not passing(text, m)]
+        in_lead = [m for m in substantive if m.start < lead_end]
+        in_passing = [m for m in found if m.field == "text" and m not in substantive]
+        score = (3.0 * bool(in_title) + 2.0 * len(in_lead) + 1.0 * (len(substantive) - len(in_lead))
+                 + 0.25 * len(in_passing))
+        about = bool(in_title) or bool(substantive)
+        names = sorted({m.alias for m in found})
+        where = ("in the title" if in_title else "in the lead" if in_lead else "in the text" if substantive
+                 else "only in passing")
+        count = f"{len(found)} mention{'s' if len(found) != 1 else ''}"
+        why = f"{', '.join(repr(n) for n in names)} {where}, {count}"
+        results.append(CompanyMatch(company, len(found), score, about, why))
+    results.sort(key=lambda c: (-c.score, c.company))
+    return tuple(results)
+
+
+def _lead_end(text: str) -> int:
+    """Where the lead ends: the first paragraph, or LEAD_CHARS characters, whichever is longer."""
+    first_break = text.find("\n", 0, LEAD_CHARS * 2)
+    return max(LEAD_CHARS, first_break if first_break > 0 else 0)
 
 
 def companies_by_mentions(mentions: Sequence[Mention]) -> tuple[str, ...]:
@@ -173,3 +563,23 @@ def companies_by_mentions(mentions: Sequence[Mention]) -> tuple[str, ...]:
     for mention in mentions:
         counts[mention.company] = counts.get(mention.company, 0) + (2 if mention.field == "title" else 1)
     return tuple(sorted(counts, key=lambda name: (-counts[name], name)))
+
+
+def company_names_of(companies: Sequence[object]) -> list[CompanyNames]:
+    """CompanyNames for config companies (with name, aliases and optional context/exclude)."""
+    result = []
+    for company in companies:
+        aliases = []
+        for alias in getattr(company, "aliases", ()):
+            if isinstance(alias, str):
+                aliases.append(AliasSpec(alias))
+            else:
+                aliases.append(AliasSpec(alias.name, getattr(alias, "case", "auto")))
+        result.append(CompanyNames(
+            company.name,  # type: ignore[attr-defined]
+            tuple(aliases),
+            tuple(getattr(company, "context", ())),
+            tuple(getattr(company, "exclude", ())),
+            getattr(company, "ambiguous", None),
+        ))
+    return result

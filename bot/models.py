@@ -102,6 +102,7 @@ class Alert:
     source: str
     published: datetime
     summary: str
+    why: str = ""  # one line: which names matched, where ("'Xiaomi' in the title, 3 mentions")
     id: int | None = None  # the outbox row, once stored
 
 

@@ -19,7 +19,7 @@ from bot.errors import ExtractError, FeedError, FetchError, IntelbotError
 from bot.extract import Extractor
 from bot.feeds import canonical_url, parse_feed
 from bot.fetch import Fetcher
-from bot.matcher import CompanyMatcher
+from bot.matcher import CompanyMatcher, MatchResult
 from bot.models import Alert, Article, Entry, ExtractedPage, FetchResult, Route
 from bot.routing import Watchlist, is_announceable, route
 from bot.store import Store
@@ -182,22 +182,29 @@ class Pipeline:
 
     def _store_article(self, article: Article, *, first_poll: bool, replace: bool = False) -> int | None:
         """Match, route and store `article`; the number of alerts enqueued, None if already stored."""
-        mentions = self._matcher.find(article.title, article.text)
+        match = self._matcher.match(article.title, article.text)
         routes: list[Route] = []
         if is_announceable(article.published, first_poll=first_poll, backlog=self._backlog, now=self._clock()):
-            routes = route(article, mentions, self._watchlists)
-        summary = summarize(article.text, mentions, fallback=article.description)
+            routes = route(article, match, self._watchlists)
+        summary = summarize(article.text, match.mentions, fallback=article.description)
         alerts = [
             Alert(
                 watchlist=r.watchlist, channel=r.channel, companies=r.companies, title=article.title,
                 url=article.url, source=article.source, published=article.published, summary=summary,
+                why=why_line(match, r.companies),
             )
             for r in routes
         ]
-        stored = self._store.add_article(article, mentions, alerts, replace=replace)
+        stored = self._store.add_article(article, match.mentions, alerts, replace=replace)
         if stored is None:
             return None
         return len(stored[1])
+
+
+def why_line(match: MatchResult, companies: Sequence[str]) -> str:
+    """One line saying why an alert matched: "Xiaomi: '小米' in the title, 3 mentions"."""
+    found = {c.company: c for c in match.companies}
+    return "; ".join(f"{name}: {found[name].why}" for name in companies if name in found)
 
 
 def _oldest_first(entries: list[Entry]) -> list[Entry]:

@@ -33,7 +33,8 @@ class CompanyIndex:
         self._by_alias: dict[str, str] = {}
         for company in companies:
             for alias in (company.name, *company.aliases):
-                self._by_alias.setdefault(normalize(alias), company.name)
+                text = alias if isinstance(alias, str) else alias.text
+                self._by_alias.setdefault(normalize(text), company.name)
 
     def resolve(self, words: Sequence[str]) -> str | None:
         return self._by_alias.get(normalize(" ".join(words)))

@@ -1,7 +1,8 @@
 """Decide which channels hear about an article: pure functions of watchlists and mentions.
 
-A watchlist matches when the article mentions at least one of its companies and, if the
-watchlist lists keywords, contains at least one of them. Each matching watchlist sends the
+A watchlist matches when the article mentions at least one of its companies (with
+`require: about`, is about one of them, not naming it in passing) and, if the watchlist lists
+keywords, contains at least one of them. Each matching watchlist sends the
 article to each of its channels; a channel reached by two watchlists gets one alert, not two.
 """
 
@@ -11,8 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.matcher import PhraseMatcher, companies_by_mentions
-from bot.models import Article, Mention, Route
+from bot.matcher import MatchResult, PhraseMatcher
+from bot.models import Article, Route
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,7 @@ class Watchlist:
     companies: frozenset[str]
     channels: tuple[str, ...]
     keywords: PhraseMatcher | None  # None when the watchlist has no keywords
+    require: str = "mention"  # "about": only stories about one of the companies
 
 
 def compile_watchlists(watchlists: Sequence[object]) -> tuple[Watchlist, ...]:
@@ -33,17 +35,24 @@ def compile_watchlists(watchlists: Sequence[object]) -> tuple[Watchlist, ...]:
             companies=frozenset(w.companies),  # type: ignore[attr-defined]
             channels=tuple(dict.fromkeys(w.channels)),  # type: ignore[attr-defined]
             keywords=PhraseMatcher((k, k) for k in w.keywords) if w.keywords else None,  # type: ignore[attr-defined]
+            require=getattr(w, "require", "mention"),
         )
         for w in watchlists
     )
 
 
-def route(article: Article, mentions: Sequence[Mention], watchlists: Sequence[Watchlist]) -> list[Route]:
-    """One Route per channel that should hear about `article`, in watchlist order."""
-    ranked = companies_by_mentions(mentions)
+def route(article: Article, match: MatchResult, watchlists: Sequence[Watchlist]) -> list[Route]:
+    """One Route per channel that should hear about `article`, in watchlist order.
+
+    Each route lists the watchlist's companies found in the article, most salient first.
+    """
+    ranked = tuple(c.company for c in match.companies)
+    about = {c.company for c in match.companies if c.about}
     routes: dict[str, Route] = {}
     for watchlist in watchlists:
-        named = tuple(c for c in ranked if c in watchlist.companies)
+        named = tuple(
+            c for c in ranked if c in watchlist.companies and (watchlist.require != "about" or c in about)
+        )
         if not named or not _has_keyword(article, watchlist):
             continue
         for channel in watchlist.channels:

@@ -76,8 +76,13 @@ def m001_initial(db: sqlite3.Connection) -> None:
         db.execute(statement)
 
 
+def m002_alert_why(db: sqlite3.Connection) -> None:
+    """Give each alert the one line that says why it matched ("'Xiaomi' in the title, 3 mentions")."""
+    db.execute("ALTER TABLE alerts ADD COLUMN why TEXT NOT NULL DEFAULT ''")
+
+
 # Append only: a released migration is never edited, its successor fixes it.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (m001_initial,)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (m001_initial, m002_alert_why)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _SOURCE_COLUMNS = "name, url, etag, last_modified, polls, last_success, last_error, last_error_at, page_hash"
@@ -107,11 +112,11 @@ _INSERT_MENTION = """
 INSERT INTO mentions (article_id, company, alias, field, "start", "end") VALUES (?, ?, ?, ?, ?, ?)"""
 _INSERT_ALERT = """
 INSERT INTO alerts (article_id, watchlist, channel, companies, title, url, source, published, summary,
-    created_at)
+    why, created_at)
 VALUES (:article_id, :watchlist, :channel, :companies, :title, :url, :source, :published, :summary,
-    :created_at)
+    :why, :created_at)
 ON CONFLICT (article_id, channel) DO NOTHING"""
-_ALERT_COLUMNS = "id, watchlist, channel, companies, title, url, source, published, summary"
+_ALERT_COLUMNS = "id, watchlist, channel, companies, title, url, source, published, summary, why"
 
 # bm25 is negative (lower is better): title hits weigh 10x; relevance is divided by
 # 1 + age/30 days (half at 30 days, a third at 60) and multiplied by 1.5, 2, ... when an
@@ -330,7 +335,7 @@ class Store:
                 "article_id": article_id, "watchlist": alert.watchlist, "channel": alert.channel,
                 "companies": json.dumps(list(alert.companies), ensure_ascii=False), "title": alert.title,
                 "url": alert.url, "source": alert.source, "published": _to_epoch(alert.published),
-                "summary": alert.summary, "created_at": created_at})
+                "summary": alert.summary, "why": alert.why, "created_at": created_at})
             if cursor.rowcount == 1:  # 0 when the channel already had this article
                 new_ids.append(cursor.lastrowid)
         return new_ids
@@ -350,8 +355,8 @@ class Store:
             ).fetchall()
         return [
             Alert(watchlist=watchlist, channel=channel, companies=tuple(json.loads(companies)), title=title,
-                  url=url, source=source, published=_from_epoch(published), summary=summary, id=alert_id)
-            for alert_id, watchlist, channel, companies, title, url, source, published, summary in rows
+                  url=url, source=source, published=_from_epoch(published), summary=summary, why=why, id=alert_id)
+            for alert_id, watchlist, channel, companies, title, url, source, published, summary, why in rows
         ]
 
     def mark_sent(self, alert_id: int, *, now: datetime, message_id: str | None = None) -> None:

@@ -151,7 +151,8 @@ async def test_demo_end_to_end(tmp_path):
         assert f"/articles/{slug}.html" not in out
     assert "Stored 11 stories from 3 sources; 9 alerts posted above." in alerts
     assert "[Jadepeak Robotics] 玉峰机器人发布新一代仓储机器人" in alerts
-    assert "[Tessaline Payments, Brindlewave]" in alerts
+    assert "[Brindlewave, Tessaline Payments]" in alerts
+    assert "why: Brindlewave: 'Brindlewave' in the title" in alerts
     assert "/articles/corvantis-european-expansion.html" in lookup
     assert "skipped feed entry 2: no link and no title" in err  # the broken item is reported, not fatal
     assert not list(tmp_path.iterdir())  # the demo leaves nothing behind

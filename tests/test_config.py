@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import (
+    AliasConfig,
     CompanyConfig,
     Config,
     WatchlistConfig,
@@ -89,6 +90,17 @@ def test_example_loads_as_a_useful_starting_point():
     assert 2 <= len(config.watchlists) <= 3
     assert all(w.channels == ("console",) for w in config.watchlists)
     assert config.alerts.backlog == timedelta(days=2)
+
+
+def test_example_shows_the_matching_levers():
+    config = load_config(EXAMPLE)
+    twitter = config.company("X")
+    assert twitter.name == "Twitter" and AliasConfig(name="X", case="exact") in twitter.aliases
+    assert "tweet" in twitter.context
+    assert "Amazon rainforest" in config.company("Amazon").exclude
+    assert "Nikola Tesla" in config.company("Tesla").exclude
+    assert "iPhone" in config.company("Apple").context
+    assert "about" in {w.require for w in config.watchlists}
 
 
 def test_default_config_puts_the_database_in_the_given_folder(tmp_path):
@@ -206,6 +218,57 @@ def test_storage_path_is_relative_to_the_config_files_folder(tmp_path):
     assert parse(f"storage:\n  path: {absolute}\n").storage.path == absolute
 
 
+def test_aliases_are_plain_strings_or_mappings_with_a_case():
+    text = VALID.replace(
+        "aliases: [海尔]", "aliases: [海尔, {name: HGRP, case: exact}, {name: hsh, case: any}]"
+    )
+    config = parse(text)
+    haier = config.company("hgrp")
+    assert haier.aliases == (
+        AliasConfig(name="海尔"),
+        AliasConfig(name="HGRP", case="exact"),
+        AliasConfig(name="hsh", case="any"),
+    )
+    assert haier.alias_names == ("海尔", "HGRP", "hsh")
+    assert haier.names == ("Haier", "海尔", "HGRP", "hsh")
+    assert config.company("Hsh") is haier
+
+
+def test_one_alias_needs_no_list_and_numbers_are_names():
+    config = parse("companies:\n  - name: Alibaba\n    aliases: 阿里巴巴\n  - name: 1688\n"
+                   "    aliases: [1688.com, 2024]\n")
+    assert config.companies[0].aliases == (AliasConfig(name="阿里巴巴"),)
+    assert config.companies[1].names == ("1688", "1688.com", "2024")
+
+
+def test_matching_hints_default_to_nothing():
+    config = parse(VALID)
+    xiaomi = config.companies[0]
+    assert (xiaomi.context, xiaomi.exclude, xiaomi.ambiguous) == ((), (), None)
+    assert config.watchlists[0].require == "mention"
+
+
+def test_matching_hints_are_read():
+    text = (
+        "companies:\n  - name: Amazon\n    aliases: [AWS]\n    context: [Bezos, cloud]\n"
+        "    exclude: [Amazon rainforest, aws re:Invent]\n    ambiguous: false\n"
+        "watchlists:\n  - name: retail\n    companies: [Amazon]\n    require: about\n"
+    )
+    config = parse(text)
+    amazon = config.companies[0]
+    assert amazon.context == ("Bezos", "cloud")
+    assert amazon.exclude == ("Amazon rainforest", "aws re:Invent")
+    assert amazon.ambiguous is False
+    assert config.watchlists[0].require == "about"
+
+
+def test_watchlist_companies_resolve_by_an_alias_written_as_a_mapping():
+    text = VALID.replace("[小米, Xiaomi Corp]", "[小米, {name: Mi, case: exact}]").replace(
+        "companies: [Xiaomi, Haier]", "companies: [mi, Haier, MI]"
+    )
+    assert parse(text).watchlists[0].companies == ("Xiaomi", "Haier")
+
+
 def test_a_config_built_in_python_is_checked_too():
     with pytest.raises(ValueError, match="unknown company 'Haeir'"):
         Config(
@@ -274,6 +337,95 @@ def test_alias_collision_names_both_companies():
         "alias 'XIAOMI CORP' of 'Redmi' is already a name or alias of 'Xiaomi' "
         "(at companies[0].aliases[1], line 6)"
     )
+
+
+def test_alias_collision_written_as_a_mapping_points_at_its_name():
+    redmi = "  - name: Redmi\n    aliases:\n      - {case: exact, name: XIAOMI CORP}\n"
+    text = VALID.replace("  - name: Haier\n", redmi + "  - name: Haier\n")
+    problem = only_problem(text)
+    line, column = position(text, "XIAOMI CORP")
+    assert str(problem) == (
+        f"config.yaml:{line}:{column}: companies[1].aliases[0].name: alias 'XIAOMI CORP' of "
+        "'Redmi' is already a name or alias of 'Xiaomi' (at companies[0].aliases[1], line 6)"
+    )
+
+
+def test_collision_with_an_alias_written_as_a_mapping_points_back_at_its_name():
+    text = VALID.replace("[小米, Xiaomi Corp]", "[小米, {name: Mi, case: exact}]").replace(
+        "  - name: Haier\n", "  - name: mi\n  - name: Haier\n"
+    )
+    problem = only_problem(text)
+    line, column = position(text, "name: mi\n")
+    column += len("name: ")
+    assert str(problem) == (
+        f"config.yaml:{line}:{column}: companies[1].name: name 'mi' is already a name or alias "
+        "of 'Xiaomi' (at companies[0].aliases[1].name, line 6)"
+    )
+
+
+def test_unknown_key_in_an_alias_mapping():
+    text = VALID.replace("[海尔]", "[海尔, {name: X, cas: exact}]")
+    problem = only_problem(text)
+    line, column = position(text, "cas:")
+    assert str(problem) == (
+        f"config.yaml:{line}:{column}: companies[1].aliases[1].cas: "
+        "unknown key 'cas' (did you mean 'case'?)"
+    )
+
+
+def test_invalid_alias_case_lists_the_choices():
+    text = VALID.replace("[海尔]", "[海尔, {name: X, case: Exact}]")
+    problem = only_problem(text)
+    line, column = position(text, "Exact")
+    assert str(problem) == (
+        f"config.yaml:{line}:{column}: companies[1].aliases[1].case: "
+        "expected 'auto', 'exact' or 'any', got 'Exact'"
+    )
+
+
+def test_alias_mapping_without_a_name():
+    text = VALID.replace("[海尔]", "[海尔, {case: exact}]")
+    problem = only_problem(text)
+    assert where(problem) == position(text, "{case")
+    assert (problem.path, problem.message) == (
+        "companies[1].aliases[1].name", "missing required key 'name'"
+    )
+
+
+def test_exclude_phrase_without_a_name_of_the_company():
+    text = VALID.replace("aliases: [海尔]", "aliases: [海尔]\n    exclude: [haier group, rainforest]")
+    problem = only_problem(text)
+    line, column = position(text, "rainforest")
+    assert str(problem) == (
+        f"config.yaml:{line}:{column}: companies[1].exclude[1]: exclude phrase 'rainforest' "
+        "does not contain a name of Haier (Haier, 海尔): it could never apply"
+    )
+
+
+def test_exclude_phrase_that_is_a_name_would_exclude_every_mention():
+    text = VALID.replace("aliases: [海尔]", "aliases: [海尔]\n    exclude: [海尔]")
+    problem = only_problem(text)
+    assert problem.path == "companies[1].exclude[0]"
+    assert problem.message == (
+        "exclude phrase '海尔' is itself a name of Haier: it would exclude every mention"
+    )
+
+
+@pytest.mark.parametrize(
+    "old, new, message",
+    [
+        ("  - name: Haier\n", "  - name: Haier\n    ambiguous: yes\n",
+         "expected true or false, got 'yes'"),
+        ("    companies: [Xiaomi, Haier]\n", "    companies: [Xiaomi, Haier]\n    require: all\n",
+         "expected 'mention' or 'about', got 'all'"),
+    ],
+)
+def test_hint_values_are_checked(old, new, message):
+    text = VALID.replace(old, new)
+    problem = only_problem(text)
+    value = new.rstrip().rsplit(": ", 1)[1]
+    assert where(problem) == position(text, value)
+    assert problem.message == message
 
 
 @pytest.mark.parametrize(

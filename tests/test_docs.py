@@ -58,6 +58,6 @@ def test_example_config_loads_and_is_useful():
     config = load_config(ROOT / "config.example.yaml")
     assert len(config.sources) >= 5
     assert len(config.companies) >= 25
-    aliases = {alias for company in config.companies for alias in company.aliases}
+    aliases = {alias for company in config.companies for alias in company.alias_names}
     assert {"小米", "阿里巴巴", "腾讯"} <= aliases
     assert config.watchlists

@@ -202,3 +202,12 @@ async def test_worker_crash_is_an_extract_error_and_the_pool_comes_back():
         assert page.title == "Northwind Robotics opens a plant in Rotterdam"
     finally:
         extractor.close()
+
+
+def test_utf8_page_with_a_stale_legacy_charset_declaration_is_read_as_utf8():
+    # Pages re-saved as UTF-8 often keep their old <meta charset=gb2312>.
+    html = ('<html lang="zh"><head><meta charset="gb2312"><title>北风机器人进入欧洲</title></head>'
+            "<body><article><p>" + "北风机器人周一宣布，将在柏林设立欧洲总部。" * 5 + "</p></article></body></html>")
+    page = extract_page(html.encode("utf-8"), "https://news.test/a")
+    assert page.title.startswith("北风机器人进入欧洲")
+    assert "柏林" in page.text

@@ -28,7 +28,7 @@ def test_name_and_alias_found_with_exact_spans():
 
 
 def test_whole_words_only_in_spaced_scripts():
-    assert found("The metadata of Globexian files and Northwinds") == []
+    assert found("The metadata of Globexian files and Northwindish") == []
     assert found("Meta's new glasses; (Meta) and META.") == [
         ("Meta", "text", "Meta"),
         ("Meta", "text", "Meta"),

@@ -19,11 +19,12 @@ class WatchlistConfig:
     companies: list[str]
     keywords: list[str] = field(default_factory=list)
     channels: list[str] = field(default_factory=lambda: ["console"])
+    require: str = "mention"
 
 
 def routes_for(title: str, text: str, *watchlists: WatchlistConfig):
     article = Article("Wire", "https://news.test/a", None, title, text, NOW, NOW)
-    return route(article, MATCHER.find(title, text), compile_watchlists(watchlists))
+    return route(article, MATCHER.match(title, text), compile_watchlists(watchlists))
 
 
 def test_watchlist_with_a_mentioned_company_routes_to_each_channel():
@@ -67,3 +68,12 @@ def test_backlog_applies_to_first_poll_only():
     assert is_announceable(NOW - timedelta(days=1), first_poll=True, backlog=timedelta(days=2), now=NOW)
     assert not is_announceable(NOW - timedelta(seconds=1), first_poll=True, backlog=timedelta(0), now=NOW)
     assert is_announceable(old, first_poll=False, backlog=timedelta(0), now=NOW)
+
+
+def test_require_about_skips_stories_that_name_the_company_in_passing():
+    watchlist = WatchlistConfig("rivals", ["Globex"], require="about")
+    passing = routes_for("Markets close higher", "Shares rose. The news was posted on Globex first.", watchlist)
+    about = routes_for("Globex cuts prices", "Globex said on Monday it would cut prices.", watchlist)
+    assert passing == [] and len(about) == 1
+    assert len(routes_for("Markets close higher", "The news was posted on Globex first.",
+                          WatchlistConfig("all", ["Globex"]))) == 1

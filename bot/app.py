@@ -73,18 +73,19 @@ class App:
         self.fetcher = make_fetcher(config)
         self.extractor = Extractor(processes=extractor_processes)
         names = company_names(config)
+        matcher = CompanyMatcher(names)
         self.pipeline = Pipeline(
             store=self.store,
             fetcher=self.fetcher,
             extractor=self.extractor,
-            matcher=CompanyMatcher(names),
+            matcher=matcher,
             watchlists=compile_watchlists(config.watchlists),
             backlog=config.alerts.backlog,
             clock=clock,
             page_concurrency=config.fetch.concurrency,
         )
         self.dispatcher = Dispatcher(self.store, self.adapters, clock=clock)
-        self.commands = Commands(self.store, CompanyIndex(names), clock=clock)
+        self.commands = Commands(self.store, CompanyIndex(names), clock=clock, matcher=matcher)
         self._exit = AsyncExitStack()
         self._polls: set[asyncio.Task] = set()
 

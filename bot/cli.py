@@ -15,11 +15,11 @@ from pathlib import Path
 from adapters.console import ConsoleAdapter, result_json
 from bot import __version__
 from bot.app import App, company_names, make_fetcher, platforms_in_use, utc_now
-from bot.commands import Commands
+from bot.commands import Commands, explain
 from bot.config import Config, format_duration, load_config, load_default_config
 from bot.errors import ConfigError, IntelbotError
 from bot.extract import extract_page
-from bot.matcher import CompanyMatcher
+from bot.matcher import CompanyMatcher, MatchResult
 from bot.query import CompanyIndex
 from bot.store import Store
 
@@ -82,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     match = with_config(command("match", cmd_match, "extract and match pages without storing them"))
     match.add_argument("inputs", nargs="+", metavar="FILE_OR_URL", help="HTML files or http(s) URLs")
     match.add_argument("--json", action="store_true", help="print one JSON object per input")
+    match.add_argument("--explain", action="store_true",
+                       help="show every candidate name, kept or dropped, and why")
     with_config(command("check", cmd_check, "validate the config and summarise it; exit 0 or 2"))
     command("demo", cmd_demo, "run the whole pipeline on fictional news served from 127.0.0.1")
     return parser
@@ -172,10 +174,10 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 def cmd_match(args: argparse.Namespace) -> int:
     config = resolve_config(args.config)
-    return asyncio.run(_match(config, args.inputs, json_lines=args.json))
+    return asyncio.run(_match(config, args.inputs, json_lines=args.json, explain_all=args.explain))
 
 
-async def _match(config: Config, inputs: Sequence[str], *, json_lines: bool) -> int:
+async def _match(config: Config, inputs: Sequence[str], *, json_lines: bool, explain_all: bool) -> int:
     matcher = CompanyMatcher(company_names(config))
     status = 0
     async with make_fetcher(config) as fetcher:
@@ -190,29 +192,34 @@ async def _match(config: Config, inputs: Sequence[str], *, json_lines: bool) -> 
                 print(f"{item}: {error}", file=sys.stderr)
                 status = 1
                 continue
-            mentions = matcher.find(page.title, page.text)
-            print(_format_match(item, page.title, mentions, json_lines=json_lines))
+            result = matcher.match(page.title, page.text)
+            if explain_all and not json_lines:
+                print(f"{item}: {explain(result, page.title)}")
+            else:
+                print(_format_match(item, page.title, result, json_lines=json_lines))
     return status
 
 
-def _format_match(item: str, title: str, mentions, *, json_lines: bool) -> str:
-    counts: dict[str, int] = {}
-    for mention in mentions:
-        counts[mention.company] = counts.get(mention.company, 0) + 1
+def _format_match(item: str, title: str, result: MatchResult, *, json_lines: bool) -> str:
     if json_lines:
         return json.dumps(
             {
                 "input": item,
                 "title": title,
-                "companies": [{"name": name, "mentions": n} for name, n in counts.items()],
+                "companies": [
+                    {"name": c.company, "mentions": c.mentions, "about": c.about, "score": c.score, "why": c.why}
+                    for c in result.companies
+                ],
                 "mentions": [
                     {"company": m.company, "alias": m.alias, "field": m.field, "start": m.start, "end": m.end}
-                    for m in mentions
+                    for m in result.mentions
                 ],
             },
             ensure_ascii=False,
         )
-    found = ", ".join(f"{name} ×{n}" for name, n in counts.items()) or "no tracked company"
+    found = ", ".join(
+        f"{c.company} ×{c.mentions} ({'about' if c.about else 'in passing'})" for c in result.companies
+    ) or "no tracked company"
     return f"{item}: {title!r}: {found}"
 
 

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from datetime import datetime
 
 from bot import messages
+from bot.feeds import canonical_url
+from bot.matcher import CompanyMatcher, MatchResult
 from bot.models import Command, Reply
 from bot.query import CompanyIndex, parse_query
 from bot.store import Store
@@ -17,10 +19,12 @@ RESULTS_PER_ANSWER = 5
 class Commands:
     """Answers `/intel ...` commands. Lookups run in a worker thread so the loop keeps going."""
 
-    def __init__(self, store: Store, companies: CompanyIndex, *, clock: Callable[[], datetime]):
+    def __init__(self, store: Store, companies: CompanyIndex, *, clock: Callable[[], datetime],
+                 matcher: CompanyMatcher | None = None):
         self._store = store
         self._companies = companies
         self._clock = clock
+        self._matcher = matcher
 
     async def handle(self, command: Command) -> Reply:
         """The reply to `command`; never raises for anything a user can type."""
@@ -29,7 +33,20 @@ class Commands:
             return Reply(messages.HELP)
         if not text:
             return Reply(messages.EMPTY_QUERY + "\n\n" + messages.HELP)
+        word, _, rest = text.partition(" ")
+        if word.lower() == "why":
+            return await asyncio.to_thread(self.why, rest.strip())
         return await asyncio.to_thread(self.search, text)
+
+    def why(self, url: str) -> Reply:
+        """Explain which companies a stored story names, where, and what was dropped and why."""
+        url = url.strip("<>")  # Slack wraps links in angle brackets
+        if not url:
+            return Reply(messages.WHY_USAGE)
+        article = self._store.article(canonical_url(url) or url)
+        if article is None or self._matcher is None:
+            return Reply(messages.not_stored(url))
+        return Reply(explain(self._matcher.match(article.title, article.text), article.title))
 
     def search(self, text: str, *, limit: int = RESULTS_PER_ANSWER) -> Reply:
         """Run a lookup synchronously (the CLI calls this directly)."""
@@ -42,3 +59,17 @@ class Commands:
         if not results:
             return Reply(messages.no_results(query.companies, query.terms))
         return Reply(messages.results_heading(len(results), query.companies, query.terms), tuple(results))
+
+
+def explain(match: MatchResult, title: str) -> str:
+    """Every candidate name in a story, kept or dropped, and why; then each company's verdict."""
+    lines = [messages.explain_heading(title)]
+    for company in match.companies:
+        verdict = "about" if company.about else "in passing"
+        lines.append(f"• {company.company} ({verdict}, score {company.score:g}): {company.why}")
+    if not match.companies:
+        lines.append(messages.NO_COMPANY)
+    for candidate in match.candidates:
+        mark = "+" if candidate.kept else "-"
+        lines.append(f"  {mark} {candidate.field} {candidate.start}-{candidate.end}: {candidate.reason}")
+    return "\n".join(lines)

@@ -7,7 +7,20 @@ Look up stored stories: /intel <companies and words>
   /intel twitter china        stories naming Twitter that contain "china"
   /intel xiaomi               the newest stories naming Xiaomi
   /intel "supply chain"       any words: every word must occur
+  /intel why <url>            which companies a stored story names, and why
   /intel help                 this text"""
+
+WHY_USAGE = "Give me a story's link, for example `/intel why https://example.com/news/1`."
+NO_COMPANY = "No tracked company is named in it."
+
+
+def not_stored(url: str) -> str:
+    return f"I have no stored story at {url}. Stories are stored when a source lists them."
+
+
+def explain_heading(title: str) -> str:
+    return f"“{title}”:"
+
 
 EMPTY_QUERY = "Tell me what to look for, for example `/intel twitter china`."
 

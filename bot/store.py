@@ -292,6 +292,20 @@ class Store:
             found = db.execute("SELECT 1 FROM articles WHERE source = ? AND guid = ? LIMIT 1", (source, guid))
             return found.fetchone() is not None
 
+    def article(self, url: str) -> Article | None:
+        """The stored article with this canonical URL, or None."""
+        with self._transaction("BEGIN") as db:
+            row = db.execute(
+                "SELECT source, url, guid, title, text, published, fetched_at, language, description "
+                "FROM articles WHERE url = ?", (url,)
+            ).fetchone()
+        if row is None:
+            return None
+        source, url, guid, title, text, published, fetched_at, language, description = row
+        return Article(source=source, url=url, guid=guid, title=title, text=text,
+                       published=_from_epoch(published), fetched_at=_from_epoch(fetched_at),
+                       language=language, description=description or "")
+
     def add_article(
         self, article: Article, mentions: Sequence[Mention], alerts: Sequence[Alert], *, replace: bool = False
     ) -> tuple[int, list[int]] | None:

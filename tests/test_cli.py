@@ -103,7 +103,23 @@ async def test_match_json_on_a_local_file(tmp_path):
     assert {c["name"]: c["mentions"] for c in result["companies"]} == {"Globex": 2, "Northwind": 3}
     assert {"company": "Globex", "alias": "Globex Corp", "field": "text"}.items() <= next(
         m for m in result["mentions"] if m["alias"] == "Globex Corp").items()
+    assert {c["name"]: c["about"] for c in result["companies"]} == {"Globex": True, "Northwind": True}
+    assert all(isinstance(c["score"], float) and c["score"] > 0 for c in result["companies"])
     assert not (tmp_path / "intel.db").exists()  # match stores nothing
+
+
+async def test_match_explain_shows_kept_and_dropped_names(tmp_path):
+    page = tmp_path / "story.html"
+    page.write_text(article_page("Markets today", [
+        "Globex said it would open a plant in Poland this year.",
+        "Details are at https://globex.example.com/news for investors.",
+    ]), encoding="utf-8")
+    (tmp_path / "intelbot.yaml").write_text(CONFIG.format(feed="https://example.com/feed"), encoding="utf-8")
+    code, out, err = await intelbot("match", "--explain", str(page), cwd=tmp_path)
+    assert code == 0, err
+    assert "• Globex (about, score" in out
+    assert "+ text" in out and "'Globex' kept: a name of Globex" in out
+    assert "- text" in out and "dropped: part of a link or domain" in out
 
 
 async def test_check_reports_errors_with_line_and_column(tmp_path):

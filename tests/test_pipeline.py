@@ -197,3 +197,16 @@ async def test_lookup_through_the_command_surface(news_site, tmp_path):
     snippet = reply.results[0].snippet
     assert any(snippet[s:e].lower() == "china" for s, e in reply.results[0].highlights)
     assert empty.results == () and "Globex" in empty.text and "china" in empty.text
+
+
+async def test_intel_why_explains_a_stored_story(news_site, tmp_path):
+    feed = publish(news_site, ("initech", INITECH_PAGE, "Initech signs a deal in China", 2))
+    config = make_config(tmp_path, [("Wire", feed)])
+    async with App(config, {"console": ConsoleAdapter(io.StringIO())}, extractor_processes=False) as app:
+        await app.poll_once()
+        why = await app.commands.handle(Command(f"why <{news_site.url('/news/initech.html')}?utm_medium=x>",
+                                                user="slack:U1"))
+        unknown = await app.commands.handle(Command("why https://nowhere.test/x", user="console"))
+    assert why.text.startswith("“Initech signs a deal in China”:")
+    assert "• Initech (about, score" in why.text and "in the title" in why.text
+    assert "I have no stored story at https://nowhere.test/x" in unknown.text

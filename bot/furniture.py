@@ -55,17 +55,23 @@ _WORD = re.compile(r"[\w'’.-]+")
 SHORT_LINE_WORDS = 12  # furniture lines are labels and lists, not sentences
 
 
+_REFERENCE_WORDS = ("scholar", "pubmed", "crossref", "doi", "retrieved", "accessed", "引用日期")
+
+
 def furniture_reason(line: str) -> str | None:
     """Why `line` is page furniture ("share bar", "photo credit", ...), or None for article text."""
     stripped = line.strip()
     if not stripped:
         return None
-    words = _WORD.findall(stripped)
+    lowered = stripped.lower()
     if _LINK_LEAD.search(stripped):
         return "a link to another story"
-    if _REFERENCE.search(stripped):
+    if any(word in lowered for word in _REFERENCE_WORDS) and _REFERENCE.search(stripped):
         return "a reference list"
-    if _CREDIT.search(stripped) and _is_short(stripped, words, limit=20):
+    words = _WORD.findall(stripped)
+    if not _is_short(stripped, words, limit=20):
+        return None  # a paragraph: credits, notices and bars are all short
+    if _CREDIT.search(stripped):
         return "a credit or copyright line"
     if _NOTICE.search(stripped) and _is_short(stripped, words, limit=12):
         return "a site notice (cookies, subscriptions, QR codes)"
@@ -89,9 +95,12 @@ def in_contact_sentence(text: str, start: int, end: int) -> bool:
     return bool(_CONTACT.search(text[low : min(highs) if highs else len(text)]))
 
 
+_CJK = re.compile(r"[\u3000-\u9fff]")
+
+
 def _is_short(line: str, words: list[str], *, limit: int) -> bool:
     # CJK lines have no spaces: count characters instead, about two per word.
-    if any("\u3000" <= char <= "\u9fff" for char in line):
+    if _CJK.search(line):
         return len(line) <= limit * 2
     return len(words) <= limit
 
@@ -105,7 +114,13 @@ def looks_like_code(line: str) -> bool:
     stripped = line.strip()
     if len(stripped) < 20:
         return False
-    if re.match(r"^(?:#|//|/\*|\$ |>>> )", stripped) or re.search(r"\w+\s*=\s*[\"'\[{(]", stripped):
+    if stripped.startswith(("#", "//", "/*", "$ ", ">>> ")):
         return True
-    symbols = sum(1 for char in stripped if char in "=;{}()[]<>/\\\"'_|$#")
+    if "=" in stripped and _ASSIGNMENT.search(stripped):
+        return True
+    symbols = sum(stripped.count(char) for char in _CODE_SYMBOLS)
     return symbols / len(stripped) > 0.12
+
+
+_ASSIGNMENT = re.compile(r"\w\s*=\s*[\"'\[{(]")
+_CODE_SYMBOLS = "=;{}()[]<>/\\\"'_|$#"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable
 from datetime import datetime
 
@@ -14,6 +15,8 @@ from bot.query import CompanyIndex, parse_query
 from bot.store import Store
 
 RESULTS_PER_ANSWER = 5
+MAX_PAGE = 20
+_PAGE = re.compile(r"(?:^|\s)page:(\d{1,3})(?=\s|$)")
 
 
 class Commands:
@@ -49,16 +52,26 @@ class Commands:
         return Reply(explain(self._matcher.match(article.title, article.text), article.title))
 
     def search(self, text: str, *, limit: int = RESULTS_PER_ANSWER) -> Reply:
-        """Run a lookup synchronously (the CLI calls this directly)."""
-        query = parse_query(text, self._companies)
+        """Run a lookup synchronously (the CLI calls this directly).
+
+        `page:N` in the text asks for the N-th page of `limit` results; a reply with more
+        results after it carries, in `Reply.more`, the command text for the next page.
+        """
+        found = _PAGE.search(text)
+        page = min(MAX_PAGE, max(1, int(found.group(1)))) if found else 1
+        words = _PAGE.sub(" ", text).strip()
+        query = parse_query(words, self._companies)
         if query.empty:
             return Reply(messages.EMPTY_QUERY)
         results = self._store.search(
-            companies=query.companies, terms=query.terms, limit=limit, now=self._clock()
+            companies=query.companies, terms=query.terms, limit=page * limit + 1, now=self._clock()
         )
-        if not results:
+        shown = results[(page - 1) * limit : page * limit]
+        if not shown:
             return Reply(messages.no_results(query.companies, query.terms))
-        return Reply(messages.results_heading(len(results), query.companies, query.terms), tuple(results))
+        more = f"{words} page:{page + 1}" if len(results) > page * limit and page < MAX_PAGE else None
+        heading = messages.results_heading(len(shown), query.companies, query.terms, page=page)
+        return Reply(heading, tuple(shown), more=more)
 
 
 def explain(match: MatchResult, title: str) -> str:

@@ -37,7 +37,8 @@ def no_results(companies: tuple[str, ...], terms: tuple[str, ...]) -> str:
     return f"No stored {searched}. {hint}."
 
 
-def results_heading(count: int, companies: tuple[str, ...], terms: tuple[str, ...]) -> str:
+def results_heading(count: int, companies: tuple[str, ...], terms: tuple[str, ...], *, page: int = 1) -> str:
     what = " ".join([*companies, *terms])
     noun = "story" if count == 1 else "stories"
-    return f"{count} {noun} for “{what}”, best first:"
+    where = f" (page {page})" if page > 1 else ", best first"
+    return f"{count} {noun} for “{what}”{where}:"

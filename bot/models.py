@@ -135,6 +135,7 @@ class Reply:
     text: str
     results: tuple[SearchResult, ...] = ()
     ephemeral: bool = True
+    more: str | None = None  # the command text that fetches the next results, when there are more
 
 
 @dataclass(frozen=True)

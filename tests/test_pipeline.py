@@ -210,3 +210,18 @@ async def test_intel_why_explains_a_stored_story(news_site, tmp_path):
     assert why.text.startswith("“Initech signs a deal in China”:")
     assert "• Initech (about, score" in why.text and "in the title" in why.text
     assert "I have no stored story at https://nowhere.test/x" in unknown.text
+
+
+async def test_lookup_pages_with_more(news_site, tmp_path):
+    stories = [(f"g{i}", GLOBEX_PAGE.replace("Poland", f"Poland {i}"), f"Globex opens factory {i}", i + 1)
+               for i in range(7)]
+    feed = publish(news_site, *stories)
+    config = make_config(tmp_path, [("Wire", feed)])
+    async with App(config, {"console": ConsoleAdapter(io.StringIO())}, extractor_processes=False) as app:
+        await app.poll_once()
+        first = await app.commands.handle(Command("globex", user="console"))
+        second = await app.commands.handle(Command(first.more, user="console"))
+    assert len(first.results) == 5 and first.more == "globex page:2"
+    assert len(second.results) == 2 and second.more is None and "(page 2)" in second.text
+    titles = [r.title for r in first.results + second.results]
+    assert sorted(titles) == sorted(f"Globex opens factory {i}" for i in range(7))

@@ -68,9 +68,11 @@ def furniture_reason(line: str) -> str | None:
         return "a link to another story"
     if any(word in lowered for word in _REFERENCE_WORDS) and _REFERENCE.search(stripped):
         return "a reference list"
+    if len(stripped) > 400:
+        return None  # a paragraph: credits, notices and bars are all short
     words = _WORD.findall(stripped)
     if not _is_short(stripped, words, limit=20):
-        return None  # a paragraph: credits, notices and bars are all short
+        return None
     if _CREDIT.search(stripped):
         return "a credit or copyright line"
     if _NOTICE.search(stripped) and _is_short(stripped, words, limit=12):
@@ -116,6 +118,8 @@ def looks_like_code(line: str) -> bool:
         return False
     if stripped.startswith(("#", "//", "/*", "$ ", ">>> ")):
         return True
+    if ";" not in stripped and "=" not in stripped and "{" not in stripped:
+        return False  # prose: no statement separators, assignments or blocks
     if "=" in stripped and _ASSIGNMENT.search(stripped):
         return True
     symbols = sum(stripped.count(char) for char in _CODE_SYMBOLS)

@@ -374,6 +374,9 @@ class CompanyMatcher:
         folded, offsets = normalize_with_offsets(text)
         hits: list[tuple[int, int, int]] = []  # (pattern slot, start, end) in original indices
         for index, start, end in self._automaton.find_matches_as_indexes(folded):
+            # Most raw hits of a large name list sit inside longer words: reject those cheaply.
+            if start and folded[start - 1].isalnum() and folded[start].isalnum() and folded[start - 1] < "\u2e80":
+                continue
             if whole_word(folded, start, end) is None:
                 continue
             if offsets is not None:

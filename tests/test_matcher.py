@@ -250,3 +250,9 @@ def test_a_name_between_spaces_is_always_a_candidate_at_its_span(before, name, a
     assert any(c.start == start and text[c.start : c.end] == c.surface for c in candidates) or any(
         c.start <= start < c.end for c in candidates  # a longer name overlapping it, e.g. "Northwind Robotics"
     )
+
+
+def test_hashtags_handles_and_cashtags_name_the_company():
+    matcher = CompanyMatcher([CompanyNames("Globex", ("$GLBX",))])
+    text = "Investors cheered #Globex, a reply from @Globex and $GLBX up 4%."
+    assert [text[m.start : m.end] for m in matcher.find("", text)] == ["Globex", "Globex", "$GLBX"]

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from typing import TextIO
 
+from bot.messages import age
 from bot.models import Alert, ChannelRef, Command, Reply, SearchResult
 
 _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
@@ -24,18 +25,6 @@ _BOLD, _DIM, _RESET = "\x1b[1m", "\x1b[2m", "\x1b[0m"
 def clean(text: str) -> str:
     """`text` with terminal control characters (and bidi overrides) removed."""
     return _CONTROL.sub("", text)
-
-
-def age(moment: datetime, now: datetime) -> str:
-    """'5 min ago', '3 h ago', '2 d ago' or a date, for people."""
-    seconds = max(0, int((now - moment).total_seconds()))
-    if seconds < 3600:
-        return f"{max(1, seconds // 60)} min ago"
-    if seconds < 86400:
-        return f"{seconds // 3600} h ago"
-    if seconds < 14 * 86400:
-        return f"{seconds // 86400} d ago"
-    return moment.strftime("%Y-%m-%d")
 
 
 def alert_json(alert: Alert) -> dict:

@@ -9,17 +9,19 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 
 from adapters.console import ConsoleAdapter, result_json
+from adapters.slack import SlackAdapter
 from bot import __version__
 from bot.app import App, company_names, make_fetcher, platforms_in_use, utc_now
 from bot.commands import Commands, explain
 from bot.config import Config, format_duration, load_config, load_default_config
-from bot.errors import ConfigError, IntelbotError
+from bot.errors import ConfigError, ConfigProblem, IntelbotError
 from bot.extract import extract_page
 from bot.matcher import CompanyMatcher, MatchResult
+from bot.models import Command, Reply
 from bot.query import CompanyIndex
 from bot.store import Store
 
@@ -27,7 +29,7 @@ log = logging.getLogger("intelbot")
 
 CONFIG_ENV = "INTELBOT_CONFIG"
 LOCAL_CONFIG = "intelbot.yaml"
-SUPPORTED_PLATFORMS = {"console"}  # Slack and Discord adapters arrive with their own issues
+SUPPORTED_PLATFORMS = {"console", "slack"}  # the Discord adapter arrives with its own issue
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -105,7 +107,7 @@ def resolve_config(path: str | None) -> Config:
 
 
 def console_adapters(config: Config, *, json_lines: bool = False) -> dict:
-    """The adapters this version can run for `config`, with a warning for the others."""
+    """The console adapter, with a warning for configured platforms this version cannot run."""
     unsupported = platforms_in_use(config) - SUPPORTED_PLATFORMS
     for platform in sorted(unsupported):
         log.warning(
@@ -113,6 +115,59 @@ def console_adapters(config: Config, *, json_lines: bool = False) -> dict:
             "their alerts wait in the outbox", platform, platform,
         )
     return {"console": ConsoleAdapter(json_lines=json_lines)}
+
+
+def chat_adapters(
+    config: Config,
+    handle: Callable[[Command], Awaitable[Reply]],
+    *,
+    json_lines: bool = False,
+    listen: bool = True,
+    environ: Mapping[str, str] = os.environ,
+) -> dict:
+    """Every adapter `config` and the environment call for: the console, and Slack when the
+    config names a `slack:` channel or SLACK_BOT_TOKEN is set.
+
+    `listen=False` (one-shot polls) only posts: no Socket Mode connection, no HTTP server,
+    so a running bot keeps receiving every `/intel`. Missing tokens are a `ConfigError`
+    naming the variable; token values never appear in messages.
+    """
+    adapters = console_adapters(config, json_lines=json_lines)
+    if "slack" in platforms_in_use(config) or environ.get("SLACK_BOT_TOKEN"):
+        adapters["slack"] = slack_adapter(config, handle, listen=listen, environ=environ)
+    return adapters
+
+
+def slack_adapter(
+    config: Config,
+    handle: Callable[[Command], Awaitable[Reply]],
+    *,
+    listen: bool = True,
+    environ: Mapping[str, str] = os.environ,
+) -> SlackAdapter:
+    slack = config.chat.slack
+    needed = ["SLACK_BOT_TOKEN"]
+    if listen:
+        needed.append("SLACK_APP_TOKEN" if slack.mode == "socket" else "SLACK_SIGNING_SECRET")
+    missing = [name for name in needed if not environ.get(name)]
+    if missing:
+        where = str(config.path) if config.path else "the configuration"
+        reason = (f"Slack is used ({slack.mode} mode) but {' and '.join(missing)} "
+                  f"{'is' if len(missing) == 1 else 'are'} not set in the environment: "
+                  "create the Slack app from slack-manifest.yaml and export its tokens (README, \"Slack\")")
+        raise ConfigError([ConfigProblem(where, None, None, "chat.slack", reason)])
+    return SlackAdapter(
+        bot_token=environ["SLACK_BOT_TOKEN"],
+        app_token=environ.get("SLACK_APP_TOKEN") or None,
+        signing_secret=environ.get("SLACK_SIGNING_SECRET") or None,
+        api_url=slack.api_url,
+        mode=slack.mode,
+        http_host=slack.http_host,
+        http_port=slack.http_port,
+        http_path=slack.http_path,
+        handle=handle,
+        listen=listen,
+    )
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -125,8 +180,15 @@ async def _run(config: Config) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    adapters = console_adapters(config)
-    async with App(config, adapters) as app:
+
+    async def handle(command: Command) -> Reply:
+        # Bound late: the adapters exist before the App that answers them, and the App is
+        # built (not started) before any adapter can receive a command.
+        return await app.commands.handle(command)
+
+    adapters = chat_adapters(config, handle)
+    app = App(config, adapters)
+    async with app:
         console: ConsoleAdapter = adapters["console"]
         reader = None
         if sys.stdin.isatty():
@@ -145,7 +207,12 @@ def cmd_poll(args: argparse.Namespace) -> int:
 
 
 async def _poll(config: Config, *, json_lines: bool) -> int:
-    async with App(config, console_adapters(config, json_lines=json_lines)) as app:
+
+    async def handle(command: Command) -> Reply:
+        return await app.commands.handle(command)
+
+    app = App(config, chat_adapters(config, handle, json_lines=json_lines, listen=False))
+    async with app:
         reports, delivery = await app.poll_once()
     failed = [r for r in reports if r.error]
     new = sum(r.new_articles for r in reports)

@@ -266,9 +266,26 @@ class AlertsConfig(BaseModel):
     backlog: Annotated[Duration, _at_least(timedelta(0))] = timedelta(0)
 
 
+def _url_path(value: str) -> str:
+    if not value.startswith("/") or any(c.isspace() for c in value) or "?" in value or "#" in value:
+        raise ValueError(f"expected a URL path such as /slack/events, got {describe_value(value)}")
+    return value
+
+
 class SlackConfig(BaseModel):
+    """How intelbot reaches Slack. Tokens come from the environment: SLACK_BOT_TOKEN always,
+    SLACK_APP_TOKEN in `socket` mode, SLACK_SIGNING_SECRET in `http` mode.
+
+    `socket` (Socket Mode) needs no public address; `http` serves Slack's Events/commands
+    endpoint on `http_host:http_port` + `http_path`, usually behind a TLS reverse proxy.
+    """
+
     model_config = _MODEL
     api_url: HttpUrlText = "https://slack.com/api/"
+    mode: Literal["socket", "http"] = "socket"
+    http_host: Text = "127.0.0.1"
+    http_port: Annotated[StrictInt, Field(ge=0, le=65535)] = 3000
+    http_path: Annotated[str, AfterValidator(_url_path)] = "/slack/events"
 
 
 class DiscordConfig(BaseModel):

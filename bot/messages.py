@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 HELP = """\
 Look up stored stories: /intel <companies and words>
   /intel twitter china        stories naming Twitter that contain "china"
@@ -42,3 +44,30 @@ def results_heading(count: int, companies: tuple[str, ...], terms: tuple[str, ..
     noun = "story" if count == 1 else "stories"
     where = f" (page {page})" if page > 1 else ", best first"
     return f"{count} {noun} for “{what}”{where}:"
+
+
+def age(moment: datetime, now: datetime) -> str:
+    """'5 min ago', '3 h ago', '2 d ago' or a date, for people."""
+    seconds = max(0, int((now - moment).total_seconds()))
+    if seconds < 3600:
+        return f"{max(1, seconds // 60)} min ago"
+    if seconds < 86400:
+        return f"{seconds // 3600} h ago"
+    if seconds < 14 * 86400:
+        return f"{seconds // 86400} d ago"
+    return moment.strftime("%Y-%m-%d")
+
+
+# Chat buttons and notes (Slack today; the same words for any platform with buttons).
+SHARE_BUTTON = "Share in channel"
+MORE_BUTTON = "More"
+COMMAND_FAILED = "Sorry, I could not answer that just now. Please try again in a minute."
+
+
+def shared_by(user: str) -> str:
+    """The note under a lookup someone shared in a channel; `user` is already a mention."""
+    return f"Shared by {user}"
+
+
+def why_line(why: str) -> str:
+    return f"why: {why}"

@@ -35,9 +35,13 @@ alerts:
 """
 
 
-async def intelbot(*args: str, cwd: Path) -> tuple[int, str, str]:
-    """Run the installed `intelbot` command without blocking the test's event loop."""
-    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+async def intelbot(*args: str, cwd: Path, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    """Run the installed `intelbot` command without blocking the test's event loop.
+
+    The environment is the test's, without proxies or Slack/Discord tokens, plus `env`.
+    """
+    env = {k: v for k, v in os.environ.items()
+           if "proxy" not in k.lower() and not k.startswith(("SLACK_", "DISCORD_"))} | (env or {})
     process = await asyncio.create_subprocess_exec(
         INTELBOT, *args, cwd=cwd, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,

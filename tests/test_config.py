@@ -571,3 +571,38 @@ def test_file_that_is_not_utf8_is_located(tmp_path):
     [problem] = caught.value.problems
     assert where(problem) == position("sources:\n  - name: Caf?\n", "?")
     assert "not valid UTF-8" in problem.message
+
+
+def test_slack_defaults_to_socket_mode_on_a_local_port():
+    slack = parse(VALID).chat.slack
+    assert (slack.mode, slack.http_host, slack.http_port, slack.http_path) == (
+        "socket", "127.0.0.1", 3000, "/slack/events"
+    )
+    assert slack.api_url == "https://slack.com/api/"
+
+
+def test_slack_http_mode_settings_are_read():
+    text = VALID + (
+        "chat:\n  slack:\n    mode: http\n    http_host: 0.0.0.0\n    http_port: 8080\n"
+        "    http_path: /hooks/slack\n    api_url: http://127.0.0.1:9/api/\n"
+    )
+    slack = parse(text).chat.slack
+    assert (slack.mode, slack.http_host, slack.http_port, slack.http_path) == (
+        "http", "0.0.0.0", 8080, "/hooks/slack"
+    )
+    assert slack.api_url == "http://127.0.0.1:9/api/"
+
+
+@pytest.mark.parametrize(
+    ("setting", "needle"),
+    [
+        ("mode: websocket", "websocket"),
+        ("http_port: 70000", "70000"),
+        ("http_path: slack/events", "slack/events"),
+    ],
+)
+def test_slack_settings_are_checked(setting, needle):
+    text = VALID + f"chat:\n  slack:\n    {setting}\n"
+    problem = only_problem(text)
+    assert problem.path.startswith("chat.slack.")
+    assert where(problem) == position(text, needle)

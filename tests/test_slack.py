@@ -1,0 +1,543 @@
+"""The Slack adapter against a fake Slack on 127.0.0.1 (tests/fakeslack.py), driven by the real
+slack_sdk and slack-bolt clients: alerts, `/intel` over Socket Mode and over signed HTTP,
+Slack's errors, channel names, and escaping of hostile text."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlencode
+
+import aiohttp
+import pytest
+
+from adapters.slack import MORE_ACTION, SHARE_ACTION, SlackAdapter, render_alert, render_reply, truncate
+from bot.app import App
+from bot.cli import chat_adapters
+from bot.config import ChatConfig, SlackConfig
+from bot.errors import ConfigError, DeliveryError
+from bot.models import Alert, ChannelRef, Command, Reply, SearchResult, parse_channel
+from bot.store import Store
+from tests.fakeslack import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, FakeSlack, Scripted, sign
+from tests.support import NOW, NewsSite, article_page, hours_ago, make_config, rss
+from tests.test_cli import intelbot
+
+WATCHLISTS = """\
+  - name: rivals
+    companies: [Globex, Northwind]
+    channels: ["slack:C0123ABCD"]
+  - name: china
+    companies: [Initech]
+    keywords: [china]
+    channels: ["slack:#china-desk"]
+"""
+
+
+@pytest.fixture
+async def slack():
+    fake = FakeSlack()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+async def unused_handle(command: Command) -> Reply:
+    raise AssertionError(f"no command expected, got {command}")
+
+
+def adapter_for(fake: FakeSlack, handle=unused_handle, **options) -> SlackAdapter:
+    options.setdefault("app_token", APP_TOKEN)
+    return SlackAdapter(bot_token=BOT_TOKEN, api_url=fake.api_url, handle=handle, min_interval=0,
+                        clock=lambda: NOW, **options)
+
+
+def story(site: NewsSite, slug: str, headline: str, paragraphs: list[str], age: float) -> dict:
+    link = site.put(f"/news/{slug}.html", article_page(headline, paragraphs))
+    return {"title": headline, "link": link, "guid": slug, "description": headline, "published": hours_ago(age)}
+
+
+def globex_stories(site: NewsSite, count: int) -> list[dict]:
+    return [
+        story(site, f"globex-{n}", f"Globex opens plant number {n} in Poland",
+              [f"Globex Corp said it will open plant number {n} near Wrocław next year.",
+               "The plant will make batteries for electric scooters and employ 400 people.",
+               "Globex has been looking for European sites since its German sales doubled."], 1 + n)
+        for n in range(count)
+    ]
+
+
+def initech_story(site: NewsSite) -> dict:
+    return story(site, "initech", "Initech signs a deal in China",
+                 ["Initech has signed a distribution agreement with a retailer in Shanghai.",
+                  "The deal makes China the software maker's third-largest market, the company said."], 0.5)
+
+
+def config_for(tmp_path, site: NewsSite, items: list[dict], watchlists: str = WATCHLISTS):
+    feed = site.put("/feed.xml", rss(items), "application/rss+xml")
+    return make_config(tmp_path, [("Wire", feed)], watchlists=watchlists)
+
+
+def alert(title: str = "Globex opens a plant", **fields) -> Alert:
+    values = dict(watchlist="rivals", channel="slack:C0123ABCD", companies=("Globex",), title=title,
+                  url="https://news.test/a?id=1&x=2", source="Wire", published=NOW - timedelta(hours=3),
+                  summary="Globex Corp said it will open a plant.", why="'Globex' in the title")
+    values.update(fields)
+    return Alert(**values)
+
+
+def all_text(payload: dict) -> str:
+    """Every string of a chat.postMessage payload, joined: what Slack would parse."""
+    found: list[str] = []
+
+    def walk(value):
+        if isinstance(value, str):
+            found.append(value)
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(payload)
+    return "\n".join(found)
+
+
+# --- alerts ---------------------------------------------------------------------------------
+
+
+async def test_alerts_from_the_pipeline_arrive_as_block_kit_messages(slack, news_site, tmp_path):
+    config = config_for(tmp_path, news_site, [*globex_stories(news_site, 1), initech_story(news_site)])
+    adapter = adapter_for(slack)
+    async with App(config, {"slack": adapter}, extractor_processes=False) as app:
+        _, delivery = await asyncio.wait_for(app.poll_once(), 15)
+
+    assert len(delivery.sent) == 2 and delivery.failed == 0
+    by_channel = {post["channel"]: post for post in slack.posts}
+    assert set(by_channel) == {"C0123ABCD", "C0456EFGH"}  # #china-desk resolved to its id
+    globex = by_channel["C0123ABCD"]
+    assert globex["unfurl_links"] is False and globex["unfurl_media"] is False
+    assert "link_names" not in globex and "parse" not in globex
+    assert globex["text"] == "Globex: Globex opens plant number 0 in Poland (Wire)"
+    section, meta, why = globex["blocks"]
+    assert section["type"] == "section" and section["text"]["type"] == "mrkdwn"
+    assert section["text"]["verbatim"] is True
+    url = news_site.url("/news/globex-0.html")
+    assert section["text"]["text"].startswith(f"*<{url}|Globex opens plant number 0 in Poland>*\n")
+    assert "Globex Corp said it will open plant number 0" in section["text"]["text"]
+    assert meta["type"] == "context" and meta["elements"][0]["text"] == "*Globex* · Wire · 1 h ago"
+    assert why["elements"][0]["text"].startswith("why: ")
+    with Store(config.storage.path) as store:
+        assert store.alert_counts() == {"pending": 0, "sent": 2, "failed": 0}
+
+
+async def test_post_alert_returns_the_message_ts(slack):
+    adapter = adapter_for(slack)
+    await adapter.start()
+    try:
+        ts = await adapter.post_alert(parse_channel("slack:C0123ABCD"), alert())
+    finally:
+        await adapter.stop()
+    assert ts == "1700000001.000100"
+
+
+@pytest.mark.parametrize(
+    "headline",
+    ["<!channel> Globex is down", "<!here> Globex", "Ask <@U123> about Globex",
+     "Globex <http://evil.test|click here>", "Globex & Northwind <b>merge</b> <!everyone>"],
+)
+async def test_hostile_headlines_ping_and_link_nobody(slack, headline):
+    adapter = adapter_for(slack)
+    hostile = alert(headline, summary=headline, source="<!subteam^S1> Wire", why=headline,
+                    companies=("Globex", "<@W999>"))
+    await adapter.start()
+    try:
+        await adapter.post_alert(parse_channel("slack:C0123ABCD"), hostile)
+    finally:
+        await adapter.stop()
+
+    payload = slack.posts[0]
+    text = all_text(payload)
+    # The only `<…>` left is our own link to the story, with the headline escaped inside it.
+    escaped = headline.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    assert text.count("<") == 1 and text.count(">") == 1
+    assert f"*<https://news.test/a?id=1&amp;x=2|{escaped}>*" in payload["blocks"][0]["text"]["text"]
+    assert payload["text"] == f"Globex, &lt;@W999&gt;: {escaped} (&lt;!subteam^S1&gt; Wire)"
+    for forbidden in ("<!channel>", "<!here>", "<@U123>", "<http://evil", "<!everyone>", "<@W999>", "<!subteam"):
+        assert forbidden not in text
+    assert "& " not in text.replace("&amp;", "")  # every & escaped
+
+
+def test_long_text_is_cut_at_a_word_within_block_kit_limits():
+    long_title = "Globex " + "expands " * 100
+    long_summary = "word " * 2000
+    text, blocks = render_alert(alert(long_title, summary=long_summary, why="why " * 1000), now=NOW)
+    assert len(blocks[0]["text"]["text"]) <= 3000 and len(blocks[2]["elements"][0]["text"]) <= 2000
+    assert "expands…" in blocks[0]["text"]["text"] and "word…" in blocks[0]["text"]["text"]
+    # Escaping can grow text fivefold (`&` → `&amp;`): limits hold after escaping too.
+    ampersands = "& " * 3000
+    text, blocks = render_alert(alert(ampersands, summary=ampersands, source=ampersands, why=ampersands,
+                                      url="https://news.test/?" + "&" * 3000), now=NOW)
+    assert len(blocks[0]["text"]["text"]) <= 3000 and len(text) <= 3000
+    assert "&amp; &amp;" in blocks[0]["text"]["text"] and "&am…" not in blocks[0]["text"]["text"]
+    result = SearchResult(ampersands, "https://news.test/1", ampersands, NOW, (ampersands,), ampersands, ((0, 1),))
+    reply_blocks = render_reply(Reply(ampersands, (result,)), command_text="x")
+    assert all(len(b["text"]["text"]) <= 3000 for b in reply_blocks if b["type"] == "section")
+    assert truncate("alpha beta gamma", 12) == "alpha beta…"
+    assert truncate("short", 12) == "short"
+
+
+# --- Slack's errors ---------------------------------------------------------------------------
+
+
+async def test_rate_limited_then_delivered_exactly_once(slack):
+    slack.then("chat.postMessage", Scripted(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "0"}))
+    adapter = adapter_for(slack)
+    await adapter.start()
+    try:
+        ts = await asyncio.wait_for(adapter.post_alert(parse_channel("slack:C0123ABCD"), alert()), 10)
+    finally:
+        await adapter.stop()
+    assert ts is not None
+    assert slack.calls.count("chat.postMessage") == 2 and len(slack.posts) == 1
+
+
+async def test_rate_limited_after_retries_is_temporary_with_retry_after(slack):
+    limited = Scripted(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "0"})
+    slack.then("chat.postMessage", limited, limited, limited)
+    adapter = adapter_for(slack)
+    await adapter.start()
+    try:
+        with pytest.raises(DeliveryError) as caught:
+            await asyncio.wait_for(adapter.post_alert(parse_channel("slack:C0123ABCD"), alert()), 10)
+    finally:
+        await adapter.stop()
+    assert caught.value.permanent is False and caught.value.retry_after == 0
+    assert slack.posts == []
+
+
+async def test_server_errors_are_temporary(slack):
+    slack.then("chat.postMessage", Scripted(503, {"ok": False, "error": "service_unavailable"}))
+    adapter = adapter_for(slack)
+    await adapter.start()
+    try:
+        with pytest.raises(DeliveryError) as caught:
+            await adapter.post_alert(parse_channel("slack:C0123ABCD"), alert())
+    finally:
+        await adapter.stop()
+    assert caught.value.permanent is False
+
+
+@pytest.mark.parametrize("code", ["channel_not_found", "not_in_channel", "is_archived", "invalid_auth",
+                                  "account_inactive"])
+async def test_refusals_that_retrying_cannot_fix_are_permanent(slack, code):
+    slack.then("chat.postMessage", Scripted(200, {"ok": False, "error": code}))
+    adapter = adapter_for(slack)
+    await adapter.start()
+    try:
+        with pytest.raises(DeliveryError) as caught:
+            await adapter.post_alert(parse_channel("slack:C0123ABCD"), alert())
+    finally:
+        await adapter.stop()
+    assert caught.value.permanent is True
+    assert code in str(caught.value) and BOT_TOKEN not in str(caught.value)
+    if code in ("channel_not_found", "not_in_channel"):
+        assert "/invite @intelbot in C0123ABCD" in str(caught.value)
+
+
+async def test_an_unknown_channel_fails_alone_and_the_next_alert_goes_out(slack, news_site, tmp_path):
+    watchlists = WATCHLISTS.replace("slack:C0123ABCD", "slack:C0GONE000")
+    config = config_for(tmp_path, news_site, [*globex_stories(news_site, 1), initech_story(news_site)], watchlists)
+    async with App(config, {"slack": adapter_for(slack)}, extractor_processes=False) as app:
+        _, delivery = await asyncio.wait_for(app.poll_once(), 15)
+    assert delivery.failed == 1 and [a.channel for a in delivery.sent] == ["slack:#china-desk"]
+    assert [post["channel"] for post in slack.posts] == ["C0456EFGH"]
+    with Store(config.storage.path) as store:
+        assert store.alert_counts() == {"pending": 0, "sent": 1, "failed": 1}
+
+
+async def test_an_unknown_channel_name_is_permanent_with_a_hint(slack):
+    adapter = adapter_for(slack)
+    await adapter.start()
+    try:
+        with pytest.raises(DeliveryError) as caught:
+            await adapter.post_alert(parse_channel("slack:#nowhere"), alert())
+    finally:
+        await adapter.stop()
+    assert caught.value.permanent is True
+    assert "#nowhere" in str(caught.value) and "/invite @intelbot in #nowhere" in str(caught.value)
+
+
+async def test_channel_names_are_resolved_once(slack):
+    slack.channels.update({"C0000AAAA": "aaa", "C0000BBBB": "bbb"})  # several pages to list
+    adapter = adapter_for(slack)
+    await adapter.start()
+    try:
+        await adapter.post_alert(parse_channel("slack:#board"), alert("first"))  # private, last page
+        await adapter.post_alert(parse_channel("slack:#board"), alert("second"))
+    finally:
+        await adapter.stop()
+    assert [post["channel"] for post in slack.posts] == ["G0789IJKL", "G0789IJKL"]
+    pages = slack.calls.count("conversations.list")
+    assert pages == 3  # 5 channels, 2 a page: one listing, paginated, for both alerts
+
+
+async def test_messages_to_one_channel_are_paced(slack):
+    adapter = SlackAdapter(bot_token=BOT_TOKEN, app_token=APP_TOKEN, api_url=slack.api_url,
+                           handle=unused_handle, min_interval=0.2)
+    await adapter.start()
+    loop = asyncio.get_running_loop()
+    try:
+        started = loop.time()
+        await asyncio.gather(*(adapter.post_alert(parse_channel("slack:C0123ABCD"), alert(str(n)))
+                               for n in range(3)))
+        elapsed = loop.time() - started
+    finally:
+        await adapter.stop()
+    assert len(slack.posts) == 3 and elapsed >= 0.4
+
+
+async def test_a_bad_bot_token_stops_start_without_showing_it(slack):
+    adapter = SlackAdapter(bot_token="xoxb-wrong", app_token=APP_TOKEN, api_url=slack.api_url,
+                           handle=unused_handle)
+    with pytest.raises(DeliveryError) as caught:
+        await adapter.start()
+    assert "invalid_auth" in str(caught.value) and "xoxb" not in str(caught.value)
+
+
+async def test_a_bad_app_token_stops_start_without_showing_it(slack):
+    adapter = SlackAdapter(bot_token=BOT_TOKEN, app_token="xapp-wrong", api_url=slack.api_url,
+                           handle=unused_handle)
+    with pytest.raises(DeliveryError) as caught:
+        await asyncio.wait_for(adapter.start(), 5)
+    assert "SLACK_APP_TOKEN" in str(caught.value) and "xapp-wrong" not in str(caught.value)
+
+
+# --- /intel over Socket Mode ------------------------------------------------------------------
+
+
+class LateApp:
+    """The adapter answers through the App it is part of: bound after App is built."""
+
+    app: App | None = None
+
+    async def handle(self, command: Command) -> Reply:
+        assert self.app is not None
+        self.commands = [*getattr(self, "commands", []), command]
+        return await self.app.commands.handle(command)
+
+
+async def test_intel_over_socket_mode_with_more_and_share(slack, news_site, tmp_path):
+    config = config_for(tmp_path, news_site, globex_stories(news_site, 7))
+    late = LateApp()
+    adapter = adapter_for(slack, late.handle)
+    async with App(config, {"slack": adapter}, extractor_processes=False) as app:
+        late.app = app
+        await asyncio.wait_for(app.poll_once(), 15)
+
+        ack = await asyncio.wait_for(slack.send("slash_commands", slack.slash_command("globex poland")), 5)
+        answer = await slack.next_response()
+        assert ack["envelope_id"].startswith("env-")
+        assert late.commands[0] == Command("globex poland", user="slack:U0ALICE", channel="slack:C0123ABCD")
+        assert answer["response_type"] == "ephemeral"
+        titles = [b["text"]["text"] for b in answer["blocks"] if b["type"] == "section"][1:]
+        assert len(titles) == 5 and all("Globex opens plant number" in t for t in titles)
+        assert answer["blocks"][2]["text"]["text"].endswith("\nGlobex opens plant number 0 in *Poland*")
+        assert answer["blocks"][3]["elements"][0]["text"].endswith(" · Globex")
+        actions = answer["blocks"][-1]
+        assert actions["type"] == "actions"
+        buttons = {b["action_id"]: b["value"] for b in actions["elements"]}
+        assert buttons == {SHARE_ACTION: "globex poland", MORE_ACTION: "globex poland page:2"}
+
+        await asyncio.wait_for(slack.send("interactive", slack.button_click(MORE_ACTION, buttons[MORE_ACTION])), 5)
+        page_two = await slack.next_response()
+        more_titles = [b["text"]["text"] for b in page_two["blocks"] if b["type"] == "section"][1:]
+        assert len(more_titles) == 2 and page_two["response_type"] == "ephemeral"
+        assert not set(more_titles) & set(titles)
+
+        await asyncio.wait_for(slack.send("interactive", slack.button_click(SHARE_ACTION, "globex poland")), 5)
+        shared = await slack.next_response()
+        assert shared["response_type"] == "in_channel"
+        assert [b["text"]["text"] for b in shared["blocks"] if b["type"] == "section"][1:] == titles
+        assert shared["blocks"][-1]["elements"][0]["text"] == "Shared by <@U0ALICE>"
+        assert all(b["type"] != "actions" for b in shared["blocks"])
+
+
+async def test_intel_help_over_socket_mode(slack):
+    async def handle(command: Command) -> Reply:
+        return Reply("Look up stored stories: /intel <companies and words>")
+
+    adapter = adapter_for(slack, handle)
+    await adapter.start()
+    try:
+        await asyncio.wait_for(slack.send("slash_commands", slack.slash_command("")), 5)
+        answer = await slack.next_response()
+    finally:
+        await adapter.stop()
+    assert answer["blocks"][0]["text"]["text"] == "Look up stored stories: /intel &lt;companies and words&gt;"
+    assert answer["text"] == answer["blocks"][0]["text"]["text"]
+
+
+async def test_a_failing_lookup_still_gets_an_answer(slack):
+    async def handle(command: Command) -> Reply:
+        raise RuntimeError("database on fire")
+
+    adapter = adapter_for(slack, handle)
+    await adapter.start()
+    try:
+        await asyncio.wait_for(slack.send("slash_commands", slack.slash_command("globex")), 5)
+        answer = await slack.next_response()
+    finally:
+        await adapter.stop()
+    assert "could not answer" in answer["text"] and "fire" not in answer["text"]
+
+
+# --- /intel over signed HTTP ------------------------------------------------------------------
+
+
+@pytest.fixture
+async def http_adapter(slack):
+    commands: list[Command] = []
+
+    async def handle(command: Command) -> Reply:
+        commands.append(command)
+        return Reply("1 story for “globex”, best first:", (SearchResult(
+            "Globex <!here> opens a plant", "https://news.test/1", "Wire", NOW, ("Globex",),
+            "Globex Corp said it will open a plant", ((0, 6),)),))
+
+    adapter = SlackAdapter(bot_token=BOT_TOKEN, signing_secret=SIGNING_SECRET, api_url=slack.api_url,
+                           mode="http", http_port=0, handle=handle, min_interval=0)
+    await adapter.start()
+    adapter.commands = commands
+    yield adapter
+    await adapter.stop()
+
+
+async def post_command(adapter: SlackAdapter, body: bytes, headers: dict) -> int:
+    url = f"http://127.0.0.1:{adapter.http_port}/slack/events"
+    headers = {"Content-Type": "application/x-www-form-urlencoded", **headers}
+    async with aiohttp.ClientSession() as session:
+        async with session.post(url, data=body, headers=headers, timeout=aiohttp.ClientTimeout(total=5)) as response:
+            return response.status
+
+
+async def test_intel_over_signed_http(slack, http_adapter):
+    body = urlencode(slack.slash_command("globex")).encode()
+    assert await post_command(http_adapter, body, sign(body)) == 200
+    answer = await slack.next_response()
+    assert http_adapter.commands == [Command("globex", user="slack:U0ALICE", channel="slack:C0123ABCD")]
+    result = answer["blocks"][2]["text"]["text"]
+    assert result == "*<https://news.test/1|Globex &lt;!here&gt; opens a plant>*\n*Globex* Corp said it will open a plant"
+    assert answer["blocks"][3]["elements"][0]["text"].startswith("Wire · <!date^")
+
+
+@pytest.mark.parametrize(
+    "forge",
+    [
+        lambda body: sign(body, secret="wrong-secret"),
+        lambda body: sign(body + b"&text=tampered"),
+        lambda body: sign(body, timestamp=int(time.time()) - 301),
+        lambda body: {},
+        lambda body: {"X-Slack-Request-Timestamp": str(int(time.time()))},
+    ],
+    ids=["wrong secret", "tampered body", "stale", "no headers", "no signature"],
+)
+async def test_requests_not_signed_by_slack_are_refused(slack, http_adapter, forge):
+    body = urlencode(slack.slash_command("globex")).encode()
+    assert await post_command(http_adapter, body, forge(body)) == 401
+    assert http_adapter.commands == []
+    assert slack.responses.empty()
+
+
+# --- rendering --------------------------------------------------------------------------------
+
+
+def test_reply_without_results_or_command_has_no_buttons():
+    blocks = render_reply(Reply("No stored stories naming Globex."))
+    assert [b["type"] for b in blocks] == ["section"]
+
+
+def test_highlights_are_bold_and_escaped():
+    result = SearchResult("T", "https://news.test/1", "Wire", NOW, (), "a <b> & Globex", ((2, 5), (8, 14)))
+    blocks = render_reply(Reply("h", (result,)), command_text="globex")
+    assert blocks[2]["text"]["text"] == "*<https://news.test/1|T>*\na *&lt;b&gt;* &amp; *Globex*"
+
+
+async def test_post_reply_posts_in_the_channel(slack):
+    adapter = adapter_for(slack)
+    await adapter.start()
+    try:
+        ts = await adapter.post_reply(ChannelRef("slack", "C0123ABCD"), Reply("hello <!channel>"))
+    finally:
+        await adapter.stop()
+    assert ts and slack.posts[0]["text"] == "hello &lt;!channel&gt;"
+
+
+# --- the intelbot command with Slack ----------------------------------------------------------
+
+
+def slack_config(tmp_path, feed: str, api_url: str) -> Path:
+    path = tmp_path / "intelbot.yaml"
+    path.write_text(f"""\
+storage:
+  path: intel.db
+fetch:
+  allow_private_networks: true
+sources:
+  - name: Wire
+    url: {feed}
+companies:
+  - name: Globex
+watchlists:
+  - name: rivals
+    companies: [Globex]
+    channels: ["slack:#competitors"]
+alerts:
+  backlog: 7d
+chat:
+  slack:
+    api_url: {api_url}
+""", encoding="utf-8")
+    return path
+
+
+async def test_poll_posts_to_slack_with_only_the_bot_token(slack, news_site, tmp_path):
+    feed = news_site.put("/feed.xml", rss(globex_stories(news_site, 1)), "application/rss+xml")
+    config = slack_config(tmp_path, feed, slack.api_url)
+    status, _, err = await intelbot("poll", "--config", str(config), cwd=tmp_path,
+                                    env={"SLACK_BOT_TOKEN": BOT_TOKEN})
+    assert status == 0, err
+    assert [post["channel"] for post in slack.posts] == ["C0123ABCD"]
+    assert "apps.connections.open" not in slack.calls  # a one-shot poll does not listen
+    assert BOT_TOKEN not in err
+
+
+@pytest.mark.parametrize(
+    ("command", "env", "missing"),
+    [
+        ("poll", {}, "SLACK_BOT_TOKEN"),
+        ("run", {"SLACK_BOT_TOKEN": "xoxb-very-secret"}, "SLACK_APP_TOKEN"),
+    ],
+)
+async def test_missing_slack_tokens_are_named_not_shown(tmp_path, command, env, missing):
+    config = slack_config(tmp_path, "https://news.example.com/feed.xml", "https://slack.com/api/")
+    status, out, err = await intelbot(command, "--config", str(config), cwd=tmp_path, env=env)
+    assert status == 2
+    assert missing in err and "slack-manifest.yaml" in err
+    assert "xoxb-very-secret" not in out + err
+
+
+def test_slack_runs_when_configured_or_when_a_token_is_set(tmp_path):
+    async def handle(command: Command) -> Reply:
+        raise AssertionError
+
+    console_only = make_config(tmp_path, [])
+    assert set(chat_adapters(console_only, handle, environ={})) == {"console"}
+    tokens = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": APP_TOKEN}
+    assert set(chat_adapters(console_only, handle, environ=tokens)) == {"console", "slack"}
+    with pytest.raises(ConfigError, match="SLACK_SIGNING_SECRET"):
+        http = make_config(tmp_path, [], watchlists=WATCHLISTS).model_copy(
+            update={"chat": ChatConfig(slack=SlackConfig(mode="http"))})
+        chat_adapters(http, handle, environ=tokens)

@@ -32,7 +32,7 @@ from bot.furniture import furniture_reason, in_contact_sentence, looks_like_code
 from bot.models import Field, Mention
 
 CaseRule = Literal["auto", "exact", "any"]
-SUFFIXES = ("'s", "s", "es", "r", "rs", "er", "ers")  # Twitter's, Samsungs, Googlers, IBMers
+SUFFIXES = ("s", "es", "r", "rs", "er", "ers")  # Samsungs, Googlers, IBMers (Twitter's needs none)
 WINDOW = 100  # characters either side of a name in which context words count
 LEAD_CHARS = 400  # the start of the text that counts as the lead
 
@@ -225,11 +225,11 @@ def whole_word(folded: str, start: int, end: int) -> int | None:
 
     Returns None when the match is glued to letters of a space-separated script.
     """
-    if is_word_char(folded[start]) and start > 0 and is_word_char(folded[start - 1]):
+    if start > 0 and is_word_char(folded[start]) and is_word_char(folded[start - 1]):
         return None
-    if not is_word_char(folded[end - 1]) or end == len(folded) or not is_word_char(folded[end]):
-        return end
-    if end - start < 3:
+    if end == len(folded) or not is_word_char(folded[end - 1]) or not is_word_char(folded[end]):
+        return end  # "Twitter's" ends here too: the apostrophe is not a word character
+    if end - start < 3 or folded[end] not in "ser":
         return None  # "Xs" and "IGs" are other words
     for suffix in SUFFIXES:
         stop = end + len(suffix)
@@ -540,23 +540,31 @@ def _written_as_name(text: str, candidate: Candidate, line_start: int) -> bool:
 
 # Ways of naming a company in passing: as the platform something was posted or watched on,
 # as a news agency, as a descriptor of a person, as a comparison, or in a product spec.
-_PASSING_BEFORE = re.compile(
-    r"(?:\b(?:on|via|through)\s+(?:the\s+)?|\btold\s+|\baccording to\s+|\breporting by\s+|"
-    r"\b(?:former|ex-)\s*|\b(?:version of|like|such as|similar to|equivalent of|answer to)\s+(?:the\s+)?|\()$",
-    re.IGNORECASE,
-)
-_PASSING_AFTER = re.compile(
-    r"^(?:'s)?\s*(?:account|accounts|page|feed|post|posts|video|videos|channel|handle|followers|stream|"
-    r"reported|reports|founder|co-founder|alum|alumnus|veteran)\b|^\)|^\s+[A-Z][\w-]*\s+[\w-]*\d",
-    re.IGNORECASE,
-)
+_PASSING_LAST_WORDS = {"on", "via", "through", "told", "former", "ex", "like"}
+_PASSING_LAST_TWO = {("according", "to"), ("reporting", "by"), ("version", "of"), ("such", "as"),
+                     ("similar", "to"), ("equivalent", "of"), ("answer", "to"), ("on", "the"), ("via", "the")}
+_PASSING_NEXT_WORDS = {"account", "accounts", "page", "feed", "post", "posts", "video", "videos", "channel",
+                       "handle", "followers", "stream", "reported", "reports", "founder", "co-founder", "alum",
+                       "alumnus", "veteran"}
+_PRODUCT_SPEC = re.compile(r"\s+[A-Z][\w-]*\s+[\w-]*\d")
 
 
 def passing(text: str, mention: Mention) -> bool:
     """True when the words around a mention name the company only in passing."""
     before = text[max(0, mention.start - 30) : mention.start]
+    if before.endswith(("(", "ex-")):
+        return True
+    words = before.lower().replace("-", " ").split()
+    if words and (words[-1] in _PASSING_LAST_WORDS or tuple(words[-2:]) in _PASSING_LAST_TWO):
+        return True
     after = text[mention.end : mention.end + 40]
-    return bool(_PASSING_BEFORE.search(before) or _PASSING_AFTER.search(after))
+    if after.startswith(")"):
+        return True
+    following = after[3:] if after.startswith(("'s", "’s")) else after
+    next_word = following.split(maxsplit=1)[:1]
+    if next_word and next_word[0].lower().strip(".,;:") in _PASSING_NEXT_WORDS:
+        return True
+    return bool(following[:1].isspace() and following.lstrip()[:1].isupper() and _PRODUCT_SPEC.match(following))
 
 
 def salience(mentions: Sequence[Mention], text: str, title: str = "") -> tuple[CompanyMatch, ...]:
@@ -574,11 +582,12 @@ def salience(mentions: Sequence[Mention], text: str, title: str = "") -> tuple[C
     results = []
     for company, found in by_company.items():
         in_title = [m for m in found if m.field == "title"]
-        substantive = [m for m in found if m.field == "text" and not passing(text, m)]
+        in_text = [m for m in found if m.field == "text"]
+        substantive = [m for m in in_text if not passing(text, m)]
         in_lead = [m for m in substantive if m.start < lead_end]
-        in_passing = [m for m in found if m.field == "text" and m not in substantive]
+        in_passing = len(in_text) - len(substantive)
         score = (3.0 * bool(in_title) + 2.0 * len(in_lead) + 1.0 * (len(substantive) - len(in_lead))
-                 + 0.25 * len(in_passing))
+                 + 0.25 * in_passing)
         about = bool(in_title) or bool(substantive)
         names = sorted({m.alias for m in found})
         where = ("in the title" if in_title else "in the lead" if in_lead else "in the text" if substantive

@@ -43,6 +43,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import messages
 from bot.errors import DeliveryError
 from bot.models import Alert, ChannelRef, Command, Reply, SearchResult
+from bot.text import fit as fit_escaped
+from bot.text import shorten
 
 log = logging.getLogger(__name__)
 
@@ -81,29 +83,9 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def truncate(text: str, limit: int) -> str:
-    """`text` cut at a word boundary to at most `limit` characters, with an ellipsis if cut."""
-    text = text.strip()
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1]
-    space = cut.rfind(" ")
-    if space > limit // 2:
-        cut = cut[:space]
-    return cut.rstrip(" ,;:.-") + "…"
-
-
 def fit(text: str, limit: int) -> str:
-    """`text` escaped and cut at a word so that the escaped form has at most `limit` characters.
-
-    Cutting after escaping could split `&amp;` or a link; cutting before it could overflow.
-    """
-    if limit <= 0:
-        return ""
-    cut = limit
-    while len(escaped := escape(truncate(text, cut))) > limit:
-        cut = max(1, min(cut - 1, cut * limit // len(escaped)))  # shrink in proportion
-    return escaped
+    """`text` escaped for mrkdwn and cut at a word so that the escaped form fits `limit`."""
+    return fit_escaped(text, limit, escape)
 
 
 def link(url: str, title: str) -> str:
@@ -163,7 +145,7 @@ def render_result(result: SearchResult) -> list[Block]:
 def highlighted(result: SearchResult) -> str:
     """The snippet, escaped, with its highlight spans in bold; cut to `SNIPPET_LIMIT` characters."""
     snippet = result.snippet
-    limit = len(truncate(snippet, SNIPPET_LIMIT).rstrip("…"))
+    limit = len(shorten(snippet, SNIPPET_LIMIT).rstrip("…"))
     pieces, position = [], 0
     for start, end in sorted(result.highlights):
         if start < position or end > limit or start >= end:

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 
 from adapters.console import ConsoleAdapter, result_json
+from adapters.discord import DiscordAdapter, DiscordWebhookAdapter
 from adapters.slack import SlackAdapter
 from bot import __version__
 from bot.app import App, company_names, make_fetcher, platforms_in_use, utc_now
@@ -21,7 +22,7 @@ from bot.config import Config, format_duration, load_config, load_default_config
 from bot.errors import ConfigError, ConfigProblem, IntelbotError
 from bot.extract import extract_page
 from bot.matcher import CompanyMatcher, MatchResult
-from bot.models import Command, Reply
+from bot.models import Command, Reply, parse_channel, webhook_variable
 from bot.query import CompanyIndex
 from bot.store import Store
 
@@ -29,7 +30,7 @@ log = logging.getLogger("intelbot")
 
 CONFIG_ENV = "INTELBOT_CONFIG"
 LOCAL_CONFIG = "intelbot.yaml"
-SUPPORTED_PLATFORMS = {"console", "slack"}  # the Discord adapter arrives with its own issue
+SUPPORTED_PLATFORMS = {"console", "slack", "discord", "discord-webhook"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -125,17 +126,58 @@ def chat_adapters(
     listen: bool = True,
     environ: Mapping[str, str] = os.environ,
 ) -> dict:
-    """Every adapter `config` and the environment call for: the console, and Slack when the
-    config names a `slack:` channel or SLACK_BOT_TOKEN is set.
+    """Every adapter `config` and the environment call for: the console; Slack when the
+    config names a `slack:` channel or SLACK_BOT_TOKEN is set; Discord when it names a
+    `discord:` channel or DISCORD_TOKEN is set; Discord webhooks for `discord-webhook:` channels.
 
     `listen=False` (one-shot polls) only posts: no Socket Mode connection, no HTTP server,
-    so a running bot keeps receiving every `/intel`. Missing tokens are a `ConfigError`
+    no Discord gateway, so a running bot keeps receiving every `/intel`. Missing tokens are a `ConfigError`
     naming the variable; token values never appear in messages.
     """
     adapters = console_adapters(config, json_lines=json_lines)
     if "slack" in platforms_in_use(config) or environ.get("SLACK_BOT_TOKEN"):
         adapters["slack"] = slack_adapter(config, handle, listen=listen, environ=environ)
+    if "discord" in platforms_in_use(config) or environ.get("DISCORD_TOKEN"):
+        adapters["discord"] = discord_adapter(config, handle, listen=listen, environ=environ)
+    if "discord-webhook" in platforms_in_use(config):
+        adapters["discord-webhook"] = discord_webhook_adapter(config, environ=environ)
     return adapters
+
+
+def discord_webhook_adapter(config: Config, *, environ: Mapping[str, str] = os.environ) -> DiscordWebhookAdapter:
+    """The webhook adapter, with each `discord-webhook:<name>` URL from DISCORD_WEBHOOK_<NAME>."""
+    channels = [parse_channel(channel) for w in config.watchlists for channel in w.channels]
+    names = sorted({channel.target for channel in channels if channel.platform == "discord-webhook"})
+    missing = [webhook_variable(name) for name in names if not environ.get(webhook_variable(name))]
+    if missing:
+        where = str(config.path) if config.path else "the configuration"
+        reason = (f"a discord-webhook channel is used but {', '.join(missing)} "
+                  f"{'is' if len(missing) == 1 else 'are'} not set in the environment: copy the webhook's URL "
+                  "from the channel's Integrations settings (README, \"Discord\")")
+        raise ConfigError([ConfigProblem(where, None, None, "watchlists", reason)])
+    return DiscordWebhookAdapter(webhooks={name: environ[webhook_variable(name)] for name in names}, clock=utc_now)
+
+
+def discord_adapter(
+    config: Config,
+    handle: Callable[[Command], Awaitable[Reply]],
+    *,
+    listen: bool = True,
+    environ: Mapping[str, str] = os.environ,
+) -> DiscordAdapter:
+    if not environ.get("DISCORD_TOKEN"):
+        where = str(config.path) if config.path else "the configuration"
+        reason = ("Discord is used but DISCORD_TOKEN is not set in the environment: create the "
+                  "application and its bot user, then export the bot's token (README, \"Discord\")")
+        raise ConfigError([ConfigProblem(where, None, None, "chat.discord", reason)])
+    return DiscordAdapter(
+        token=environ["DISCORD_TOKEN"],
+        guild_id=config.chat.discord.guild_id,
+        handle=handle,
+        companies=[company.name for company in config.companies],
+        clock=utc_now,
+        listen=listen,
+    )
 
 
 def slack_adapter(

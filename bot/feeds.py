@@ -24,6 +24,7 @@ import feedparser
 
 from bot.errors import FeedError
 from bot.models import Entry
+from bot.text import shorten
 
 logger = logging.getLogger(__name__)
 
@@ -151,17 +152,6 @@ def plain_text(fragment: str | None) -> str:
     collector.feed(fragment)
     collector.close()
     return _WHITESPACE.sub(" ", "".join(collector.parts)).strip()
-
-
-def truncate(text: str, limit: int) -> str:
-    """Cut `text` to at most `limit` characters, at a word boundary when one is near, with "…"."""
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1]
-    space = cut.rfind(" ")
-    if space > limit * 0.8:
-        cut = cut[:space]
-    return cut.rstrip() + "…"
 
 
 def parse_feed(
@@ -481,6 +471,6 @@ def _build_entry(
         link=link,
         guid=guid.strip() if guid and guid.strip() else None,
         title=title,
-        summary=truncate(summary, MAX_SUMMARY_CHARS),
+        summary=shorten(summary, MAX_SUMMARY_CHARS),
         published=published,
     )

@@ -30,28 +30,13 @@ from ruamel.yaml import YAML
 
 from bot.furniture import furniture_reason, in_contact_sentence, looks_like_code
 from bot.models import Field, Mention
+from bot.text import is_cjk as _is_cjk
+from bot.text import is_word_char
 
 CaseRule = Literal["auto", "exact", "any"]
 SUFFIXES = ("s", "es", "r", "rs", "er", "ers")  # Samsungs, Googlers, IBMers (Twitter's needs none)
 WINDOW = 100  # characters either side of a name in which context words count
 LEAD_CHARS = 400  # the start of the text that counts as the lead
-
-
-def _is_cjk(char: str) -> bool:
-    """True for characters of scripts that do not separate words with spaces."""
-    code = ord(char)
-    return (
-        0x2E80 <= code <= 0x9FFF  # CJK radicals, kana, CJK unified ideographs, ...
-        or 0xAC00 <= code <= 0xD7AF  # Hangul syllables
-        or 0xF900 <= code <= 0xFAFF  # CJK compatibility ideographs
-        or 0xFF66 <= code <= 0xFF9F  # half-width katakana
-        or 0x20000 <= code <= 0x3FFFF  # CJK extensions B and later
-    )
-
-
-def is_word_char(char: str) -> bool:
-    """True for characters that continue a word in a script written with spaces."""
-    return (char.isalnum() or char == "_") and (char < "\u2e80" or not _is_cjk(char))
 
 
 def normalize(text: str) -> str:

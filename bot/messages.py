@@ -71,3 +71,8 @@ def shared_by(user: str) -> str:
 
 def why_line(why: str) -> str:
     return f"why: {why}"
+
+
+# Discord's application command (names and descriptions are shown in Discord's command picker).
+INTEL_DESCRIPTION = "Look up stored stories about tracked companies"
+INTEL_QUERY_DESCRIPTION = "Companies and words, e.g. globex poland; leave empty for help"

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Literal
 
 Field = Literal["title", "text"]
-PLATFORMS = ("console", "slack", "discord")
+PLATFORMS = ("console", "slack", "discord", "discord-webhook")
 
 
 @dataclass(frozen=True)
@@ -140,9 +140,10 @@ class Reply:
 
 @dataclass(frozen=True)
 class ChannelRef:
-    """A parsed channel address: `console`, `slack:#name`, `slack:C0123`, `discord:1234`."""
+    """A parsed channel address: `console`, `slack:#name`, `slack:C0123`, `discord:1234`, or
+    `discord-webhook:<name>` (an alert-only Discord webhook whose URL is in the environment)."""
 
-    platform: Literal["console", "slack", "discord"]
+    platform: Literal["console", "slack", "discord", "discord-webhook"]
     target: str = ""  # "" for the console
 
     def __str__(self) -> str:
@@ -151,6 +152,12 @@ class ChannelRef:
 
 _SLACK_TARGET = re.compile(r"^(#[a-z0-9][a-z0-9._-]{0,79}|[CGD][A-Z0-9]{6,})$")
 _DISCORD_TARGET = re.compile(r"^[0-9]{15,22}$")
+_WEBHOOK_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+def webhook_variable(name: str) -> str:
+    """The environment variable holding the URL of webhook channel `discord-webhook:<name>`."""
+    return "DISCORD_WEBHOOK_" + name.upper().replace("-", "_")
 
 
 def parse_channel(text: str) -> ChannelRef:
@@ -173,8 +180,16 @@ def parse_channel(text: str) -> ChannelRef:
                 "(Developer Mode, right-click the channel, Copy Channel ID)"
             )
         return ChannelRef("discord", target)
+    if platform == "discord-webhook":
+        if not _WEBHOOK_NAME.match(target):
+            raise ValueError(
+                f"invalid Discord webhook channel {text!r}: write discord-webhook:<name>, a lower-case "
+                "name such as news-desk; its URL goes in DISCORD_WEBHOOK_<NAME> (e.g. DISCORD_WEBHOOK_NEWS_DESK)"
+            )
+        return ChannelRef("discord-webhook", target)
     raise ValueError(
-        f"unknown channel {text!r}: use console, slack:#name, slack:<channel id> or discord:<channel id>"
+        f"unknown channel {text!r}: use console, slack:#name, slack:<channel id>, discord:<channel id> "
+        "or discord-webhook:<name>"
     )
 
 

@@ -58,3 +58,14 @@ def parse_query(text: str, index: CompanyIndex) -> Query:
             terms.append(words[position])
             position += 1
     return Query(tuple(companies), tuple(dict.fromkeys(terms)))
+
+
+def complete_companies(typed: str, names: Sequence[str], *, limit: int = 25) -> list[str]:
+    """Completions of a half-typed lookup: its last word replaced by each tracked company
+    name that word begins (then names that contain it), earlier words kept as typed."""
+    head, _, last = typed.rpartition(" ")
+    needle = last.strip().casefold()
+    starts = [name for name in names if name.casefold().startswith(needle)]
+    contains = [name for name in names if needle in name.casefold() and name not in starts]
+    prefix = head.strip() + " " if head.strip() else ""
+    return list(dict.fromkeys(prefix + name for name in starts + contains))[:limit]

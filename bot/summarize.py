@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from bot.matcher import is_word_char
+from bot.text import shorten
 from bot.models import Mention
 
 MAX_CHARS = 400
@@ -46,20 +46,6 @@ def _strip_span(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def shorten(text: str, limit: int) -> str:
-    """`text` cut to at most `limit` characters at a word boundary, with an ellipsis if cut."""
-    text = " ".join(text.split())
-    if len(text) <= limit:
-        return text
-    cut = limit - 1  # room for the ellipsis
-    # Step back to a boundary so no word is cut in half; CJK text can be cut anywhere.
-    while cut > 0 and is_word_char(text[cut - 1]) and is_word_char(text[cut]):
-        cut -= 1
-    if cut == 0:
-        cut = limit - 1
-    return text[:cut].rstrip(" ,;:-–—") + "…"
-
-
 def summarize(text: str, mentions: Sequence[Mention], *, fallback: str = "", limit: int = MAX_CHARS) -> str:
     """Two or three sentences of `text`, preferring the lead and those naming a company.
 
@@ -68,7 +54,7 @@ def summarize(text: str, mentions: Sequence[Mention], *, fallback: str = "", lim
     """
     sentences = split_sentences(text)
     if not sentences:
-        return shorten(fallback, limit)
+        return shorten(" ".join(fallback.split()), limit)
     mention_starts = sorted(m.start for m in mentions if m.field == "text")
     naming = [
         index

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from bot.matcher import CompanyMatcher, CompanyNames
-from bot.summarize import MAX_CHARS, shorten, split_sentences, summarize
+from bot.summarize import MAX_CHARS, split_sentences, summarize
+from bot.text import shorten
 
 TEXT = (
     "The city council met on Tuesday to discuss the new tram line. "
@@ -61,9 +62,11 @@ def test_fallback_used_when_there_is_no_text():
     assert summarize("", []) == ""
 
 
-def test_shorten_keeps_short_text():
-    assert shorten("a  b\nc", 10) == "a b c"
+def test_shorten_cuts_at_a_word_and_cjk_anywhere():
+    assert shorten("  a b  ", 10) == "a b"
     assert shorten("alpha beta gamma", 12) == "alpha beta…"
+    assert shorten("北风机器人宣布进入欧洲市场", 6) == "北风机器人…"
+    assert shorten("Supercalifragilistic word", 10) == "Supercali…"  # one long word: cut inside
 
 
 def test_closing_quotes_stay_with_their_sentence():

@@ -1,0 +1,494 @@
+"""The Discord adapter against a fake Discord on 127.0.0.1 (tests/fakediscord.py), driven by the
+real discord.py client: alerts as embeds, `/intel` and its autocomplete over the gateway,
+Discord's errors and rate limits, size limits, and escaping of hostile text.
+
+discord.py is pointed at the fake only through its base URLs (`Route.BASE`, the gateway URL),
+set with monkeypatch for the length of each test."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import discord
+import pytest
+import yarl
+from discord.gateway import DiscordWebSocket
+
+from adapters.discord import (
+    DiscordAdapter,
+    DiscordWebhookAdapter,
+    render_alert,
+    render_reply,
+)
+from bot.app import App
+from bot.cli import chat_adapters
+from bot.errors import ConfigError, DeliveryError
+from bot.models import (
+    Alert,
+    ChannelRef,
+    Command,
+    Reply,
+    SearchResult,
+    parse_channel,
+    webhook_variable,
+)
+from bot.query import complete_companies
+from tests.fakediscord import (
+    CHANNEL_ID,
+    GUILD_ID,
+    OTHER_CHANNEL_ID,
+    TOKEN,
+    USER_ID,
+    FakeDiscord,
+    Scripted,
+    limit_problems,
+    missing_permissions,
+    rate_limited,
+)
+from tests.support import NOW, NewsSite, article_page, hours_ago, make_config, rss
+from tests.test_cli import intelbot
+
+COMPANIES = ["Globex", "Northwind", "Initech"]
+WATCHLISTS = f"""\
+  - name: rivals
+    companies: [Globex, Northwind]
+    channels: ["discord:{CHANNEL_ID}"]
+  - name: china
+    companies: [Initech]
+    keywords: [china]
+    channels: ["discord:{OTHER_CHANNEL_ID}"]
+"""
+
+
+@pytest.fixture
+async def fake(monkeypatch):
+    server = FakeDiscord()
+    await server.start()
+    monkeypatch.setattr(discord.http.Route, "BASE", server.api_base)
+    monkeypatch.setattr(DiscordWebSocket, "DEFAULT_GATEWAY", yarl.URL(server.gateway_url))
+    yield server
+    await server.stop()
+
+
+async def unused_handle(command: Command) -> Reply:
+    raise AssertionError(f"no command expected, got {command}")
+
+
+def adapter_for(handle=unused_handle, **options) -> DiscordAdapter:
+    options.setdefault("listen", False)
+    return DiscordAdapter(token=TOKEN, handle=handle, companies=COMPANIES, clock=lambda: NOW,
+                          ready_timeout=10, **options)
+
+
+class Running:
+    """An adapter started for the length of an `async with`, bounded in time."""
+
+    def __init__(self, adapter: DiscordAdapter):
+        self.adapter = adapter
+
+    async def __aenter__(self) -> DiscordAdapter:
+        await asyncio.wait_for(self.adapter.start(), 15)
+        return self.adapter
+
+    async def __aexit__(self, *exc_info) -> None:
+        await asyncio.wait_for(self.adapter.stop(), 15)
+
+
+def story(site: NewsSite, slug: str, headline: str, paragraphs: list[str], age: float) -> dict:
+    link = site.put(f"/news/{slug}.html", article_page(headline, paragraphs))
+    return {"title": headline, "link": link, "guid": slug, "description": headline, "published": hours_ago(age)}
+
+
+def globex_stories(site: NewsSite, count: int) -> list[dict]:
+    return [
+        story(site, f"globex-{n}", f"Globex opens plant number {n} in Poland",
+              [f"Globex Corp said it will open plant number {n} near Wrocław next year.",
+               "The plant will make batteries for electric scooters and employ 400 people.",
+               "Globex has been looking for European sites since its German sales doubled."], 1 + n)
+        for n in range(count)
+    ]
+
+
+def initech_story(site: NewsSite) -> dict:
+    return story(site, "initech", "Initech signs a deal in China",
+                 ["Initech has signed a distribution agreement with a retailer in Shanghai.",
+                  "The deal makes China the software maker's third-largest market, the company said."], 0.5)
+
+
+def config_for(tmp_path, site: NewsSite, items: list[dict], watchlists: str = WATCHLISTS):
+    feed = site.put("/feed.xml", rss(items), "application/rss+xml")
+    return make_config(tmp_path, [("Wire", feed)], watchlists=watchlists)
+
+
+def alert(title: str = "Globex opens a plant", **fields) -> Alert:
+    values = dict(watchlist="rivals", channel=f"discord:{CHANNEL_ID}", companies=("Globex",), title=title,
+                  url="https://news.test/a?id=1&x=2", source="Wire", published=NOW - timedelta(hours=3),
+                  summary="Globex Corp said it will open a plant.", why="'Globex' in the title")
+    values.update(fields)
+    return Alert(**values)
+
+
+# --- alerts ---------------------------------------------------------------------------------
+
+
+async def test_alerts_from_the_pipeline_arrive_as_embeds(fake, news_site, tmp_path):
+    config = config_for(tmp_path, news_site, [*globex_stories(news_site, 1), initech_story(news_site)])
+    adapter = adapter_for()
+    async with App(config, {"discord": adapter}, extractor_processes=False) as app:
+        _, delivery = await asyncio.wait_for(app.poll_once(), 20)
+
+    assert len(delivery.sent) == 2 and delivery.failed == 0
+    by_channel = {m["channel_id"]: m["payload"] for m in fake.messages}
+    assert set(by_channel) == {CHANNEL_ID, OTHER_CHANNEL_ID}
+    globex = by_channel[CHANNEL_ID]
+    assert globex["allowed_mentions"] == {"parse": []}
+    assert not globex.get("content")
+    [embed] = globex["embeds"]
+    assert embed["title"] == "Globex opens plant number 0 in Poland"
+    assert embed["url"] == news_site.url("/news/globex-0.html")
+    assert "Globex Corp said it will open plant number 0" in embed["description"]
+    assert embed["fields"] == [{"name": "Companies", "value": "Globex", "inline": True},
+                               {"name": "Source", "value": "Wire · 1 h ago", "inline": True}]
+    assert embed["footer"]["text"].startswith("why: ")
+    assert embed["timestamp"].startswith(hours_ago(1).strftime("%Y-%m-%d"))
+    assert limit_problems(globex) == []
+    # A one-shot poll logs in over REST and never opens the gateway.
+    assert not fake.identified.is_set()
+    assert fake.calls[:2] == ["GET /users/@me", "GET /oauth2/applications/@me"]
+
+
+@pytest.mark.parametrize(
+    ("headline", "shown"),
+    [
+        ("@everyone Globex is hiring", "@everyone Globex is hiring"),
+        ("@here Globex layoffs", "@here Globex layoffs"),
+        ("Globex CEO <@123> and <@&456> speak", "Globex CEO <@123> and <@&456> speak"),
+        ("Globex **bold** move", "Globex \\*\\*bold\\*\\* move"),
+        ("Globex [x](http://evil) deal", "Globex \\[x](http://evil) deal"),
+        ("Globex __under__ ~~strike~~ ||spoiler|| `code`",
+         "Globex \\_\\_under\\_\\_ \\~\\~strike\\~\\~ \\|\\|spoiler\\|\\| \\`code\\`"),
+    ],
+)
+async def test_hostile_headlines_ping_nobody_and_cannot_format(fake, headline, shown):
+    async with Running(adapter_for()) as adapter:
+        message_id = await asyncio.wait_for(
+            adapter.post_alert(ChannelRef("discord", CHANNEL_ID),
+                               alert(headline, summary=headline, source="**Wire** @everyone")), 10)
+    assert message_id and message_id.isdigit()
+    [message] = fake.messages
+    payload = message["payload"]
+    assert payload["allowed_mentions"] == {"parse": []}
+    [embed] = payload["embeds"]
+    assert embed["title"] == shown
+    assert embed["description"] == shown
+    assert embed["fields"][1]["value"].startswith("\\*\\*Wire\\*\\* @everyone · ")
+
+
+async def test_a_very_long_story_is_shortened_to_discords_limits(fake):
+    long_title = "Globex " + " ".join(f"word{n}" for n in range(200))
+    long_summary = "Globex said " + " ".join(f"**thing{n}**" for n in range(2000))
+    many = tuple(f"Company{n}" for n in range(300))
+    async with Running(adapter_for()) as adapter:
+        await asyncio.wait_for(adapter.post_alert(
+            ChannelRef("discord", CHANNEL_ID),
+            alert(long_title, summary=long_summary, companies=many, source="Wire " * 200, why="x " * 2000),
+        ), 10)
+    assert fake.rejected == []
+    [embed] = fake.messages[0]["payload"]["embeds"]
+    assert len(embed["title"]) <= 256 and embed["title"].endswith("…")
+    assert embed["title"].removesuffix("…").split()[-1].startswith("word")  # cut at a word
+    assert 2000 < len(embed["description"]) <= 4096 and embed["description"].endswith("…")
+    assert not embed["description"].removesuffix("…").endswith("\\")  # no half escape
+
+
+def test_the_fake_enforces_discords_limits():
+    assert limit_problems({"content": "x" * 2001})
+    assert limit_problems({"embeds": [{"title": "x" * 257}]})
+    assert limit_problems({"embeds": [{"description": "x" * 4097}]})
+    assert limit_problems({"embeds": [{"fields": [{"name": "a", "value": "b"}] * 26}]})
+    assert limit_problems({"embeds": [{"description": "x" * 4000}, {"description": "x" * 2001}]})
+    assert limit_problems({"embeds": [{}] * 11})
+    assert limit_problems({"embeds": [{"description": "ok"}]}) == []
+
+
+async def test_a_rate_limited_alert_is_delivered_once(fake):
+    fake.then(CHANNEL_ID, rate_limited(0.05))
+    async with Running(adapter_for()) as adapter:
+        await asyncio.wait_for(adapter.post_alert(ChannelRef("discord", CHANNEL_ID), alert()), 10)
+    posts = [c for c in fake.calls if c == f"POST /channels/{CHANNEL_ID}/messages"]
+    assert len(posts) == 2  # the 429, then the one that was taken
+    assert len(fake.messages) == 1
+
+
+async def test_missing_permission_is_permanent_and_named(fake):
+    fake.then(CHANNEL_ID, missing_permissions())
+    async with Running(adapter_for()) as adapter:
+        with pytest.raises(DeliveryError) as caught:
+            await asyncio.wait_for(adapter.post_alert(ChannelRef("discord", CHANNEL_ID), alert()), 10)
+    assert caught.value.permanent
+    assert "Send Messages" in str(caught.value) and "Embed Links" in str(caught.value)
+    assert CHANNEL_ID in str(caught.value) and TOKEN not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("answer", "permanent", "words"),
+    [
+        (Scripted(404, {"message": "Unknown Channel", "code": 10003}), True, "Copy Channel ID"),
+        (Scripted(403, {"message": "Missing Access", "code": 50001}), True, "View Channel"),
+        (Scripted(503, {"message": "upstream unavailable", "code": 0}), False, "will retry"),
+    ],
+)
+async def test_discord_errors_become_delivery_errors(fake, answer, permanent, words):
+    fake.then(CHANNEL_ID, answer)
+    async with Running(adapter_for()) as adapter:
+        with pytest.raises(DeliveryError) as caught:
+            await asyncio.wait_for(adapter.post_alert(ChannelRef("discord", CHANNEL_ID), alert()), 10)
+    assert caught.value.permanent is permanent
+    assert words in str(caught.value)
+
+
+async def test_an_unreachable_discord_is_a_temporary_error(fake):
+    async with Running(adapter_for()) as adapter:
+        await fake.stop()
+        with pytest.raises(DeliveryError) as caught:
+            await asyncio.wait_for(adapter.post_alert(ChannelRef("discord", CHANNEL_ID), alert()), 10)
+    assert not caught.value.permanent
+
+
+async def test_a_forbidden_channel_is_recorded_failed_and_others_still_delivered(fake, news_site, tmp_path):
+    fake.then(CHANNEL_ID, missing_permissions())
+    config = config_for(tmp_path, news_site, [*globex_stories(news_site, 1), initech_story(news_site)])
+    async with App(config, {"discord": adapter_for()}, extractor_processes=False) as app:
+        _, delivery = await asyncio.wait_for(app.poll_once(), 20)
+        again = await asyncio.wait_for(app.dispatcher.deliver_pending(), 10)
+
+    assert delivery.failed == 1 and [a.channel for a in delivery.sent] == [f"discord:{OTHER_CHANNEL_ID}"]
+    assert [m["channel_id"] for m in fake.messages] == [OTHER_CHANNEL_ID]
+    assert again.sent == () and again.failed == 0  # permanent: not retried
+
+
+async def test_a_wrong_token_is_a_clear_error(fake):
+    adapter = DiscordAdapter(token="not-the-token", handle=unused_handle, companies=COMPANIES, listen=False)
+    with pytest.raises(DeliveryError, match="DISCORD_TOKEN") as caught:
+        await asyncio.wait_for(adapter.start(), 10)
+    await adapter.stop()
+    assert caught.value.permanent and "not-the-token" not in str(caught.value)
+
+
+async def test_post_reply_posts_embeds_in_the_channel(fake):
+    async with Running(adapter_for()) as adapter:
+        await asyncio.wait_for(adapter.post_reply(ChannelRef("discord", CHANNEL_ID), Reply("hello @everyone")), 10)
+    payload = fake.messages[0]["payload"]
+    assert payload["embeds"][0]["description"] == "hello @everyone"
+    assert payload["allowed_mentions"] == {"parse": []}
+
+
+# --- /intel ---------------------------------------------------------------------------------
+
+
+async def test_intel_answers_with_embeds_through_the_interaction(fake, news_site, tmp_path):
+    config = config_for(tmp_path, news_site, globex_stories(news_site, 7))
+    commands: list[Command] = []
+
+    async def handle(command: Command) -> Reply:
+        commands.append(command)
+        return await app.commands.handle(command)
+
+    adapter = adapter_for(handle, listen=True, guild_id=int(GUILD_ID))
+    app = App(config, {"discord": adapter}, extractor_processes=False)
+    async with app:
+        await asyncio.wait_for(app.poll_once(), 20)
+        # Synced to the guild at start: /intel with one optional string option with autocomplete.
+        [command] = fake.commands[GUILD_ID]
+        assert command["name"] == "intel"
+        assert [(o["name"], o["type"], o.get("required", False), o["autocomplete"]) for o in command["options"]] \
+            == [("query", 3, False, True)]
+        assert None not in fake.commands
+
+        fake.intel("globex")
+        deferred = await fake.next_callback()
+        assert deferred["type"] == 5 and deferred["data"]["flags"] == 64  # thinking, ephemeral
+        followup = await fake.next_followup()
+
+        assert commands == [Command("globex", user=f"discord:{USER_ID}", channel=f"discord:{CHANNEL_ID}")]
+        payload = followup["payload"]
+        assert followup["token"] == deferred["token"]
+        assert payload["allowed_mentions"] == {"parse": []}
+        assert payload["flags"] & 64
+        heading, *results = payload["embeds"]
+        assert heading["description"] == "5 stories for “Globex”, best first:"
+        assert len(results) == 5 and all(r["title"].startswith("Globex opens plant number") for r in results)
+        assert all(r["url"].startswith(news_site.base) for r in results)
+        assert "**Globex**" in results[0]["description"]
+        assert results[0]["footer"]["text"] == "Wire · Globex"
+        [row] = payload["components"]
+        [button] = row["components"]
+        assert button["label"] == "More"
+        assert limit_problems(payload) == []
+
+        # "More" runs the next page as a new ephemeral answer.
+        fake.click(followup["message"], button["custom_id"])
+        assert (await fake.next_callback())["type"] == 5
+        page_two = (await fake.next_followup())["payload"]
+        more_titles = [e["title"] for e in page_two["embeds"][1:]]
+        assert len(more_titles) == 2 and not set(more_titles) & {r["title"] for r in results}
+        assert commands[-1].text == "globex page:2"
+
+
+async def test_intel_without_a_query_gives_help(fake):
+    async def handle(command: Command) -> Reply:
+        return Reply("Look up stored stories: /intel <companies and words>" if not command.text else "?")
+
+    async with Running(adapter_for(handle, listen=True)):
+        assert list(fake.commands) == [None]  # no guild configured: synced globally
+        fake.intel(None)
+        await fake.next_callback()
+        payload = (await fake.next_followup())["payload"]
+    assert payload["embeds"][0]["description"] == "Look up stored stories: /intel <companies and words>"
+    assert "components" not in payload or payload["components"] == []
+
+
+async def test_a_failing_lookup_still_gets_an_answer(fake):
+    async def handle(command: Command) -> Reply:
+        raise RuntimeError("database on fire")
+
+    async with Running(adapter_for(handle, listen=True)):
+        fake.intel("globex")
+        await fake.next_callback()
+        payload = (await fake.next_followup())["payload"]
+    assert "could not answer" in payload["embeds"][0]["description"]
+    assert "fire" not in str(payload)
+
+
+async def test_autocomplete_suggests_tracked_companies(fake):
+    async with Running(adapter_for(listen=True)):
+        fake.autocomplete("gl")
+        first = await fake.next_callback()
+        fake.autocomplete("poland n")
+        second = await fake.next_callback()
+    assert first["type"] == 8
+    assert first["data"]["choices"] == [{"name": "Globex", "value": "Globex"}]
+    assert second["data"]["choices"] == [{"name": "poland Northwind", "value": "poland Northwind"},
+                                         {"name": "poland Initech", "value": "poland Initech"}]
+
+
+def test_completion_of_company_names():
+    assert complete_companies("", COMPANIES) == COMPANIES
+    assert complete_companies("twitter GLO", COMPANIES) == ["twitter Globex"]
+    assert complete_companies("x", [f"Company{n}x" for n in range(40)]) == [f"Company{n}x" for n in range(25)]
+
+
+# --- rendering --------------------------------------------------------------------------------
+
+
+def test_results_show_highlights_in_bold_and_escape_the_rest():
+    result = SearchResult("T *x*", "https://news.test/1", "Wire", NOW, ("Globex",), "a _b_ & Globex",
+                          ((2, 5), (8, 14)))
+    _, embed = render_reply(Reply("1 story:", (result,)))
+    assert embed.title == "T \\*x\\*"
+    assert embed.description == "a **\\_b\\_** & **Globex**"
+    assert embed.footer.text == "Wire · Globex"
+
+
+def test_a_page_of_huge_results_fits_one_message():
+    huge = SearchResult("t " * 300, "https://news.test/" + "a" * 3000, "s" * 500, NOW, ("Globex",) * 100,
+                        "*" * 5000, ((0, 5000),))
+    embeds = render_reply(Reply("h " * 3000, (huge,) * 5))
+    payload = {"embeds": [e.to_dict() for e in embeds]}
+    assert limit_problems(payload) == [] and len(embeds) == 6
+    assert embeds[1].url is None  # a URL Discord would refuse is left out, the title stays
+
+
+def test_alert_without_a_usable_link_keeps_its_title():
+    embed = render_alert(alert(url="javascript:alert(1)"), now=NOW)
+    assert embed.url is None and embed.title == "Globex opens a plant"
+
+
+# --- the intelbot command with Discord ----------------------------------------------------------
+
+
+def test_discord_runs_when_configured_or_when_a_token_is_set(tmp_path):
+    async def handle(command: Command) -> Reply:
+        raise AssertionError
+
+    console_only = make_config(tmp_path, [])
+    assert set(chat_adapters(console_only, handle, environ={})) == {"console"}
+    assert set(chat_adapters(console_only, handle, environ={"DISCORD_TOKEN": TOKEN})) == {"console", "discord"}
+    with_discord = make_config(tmp_path, [], watchlists=WATCHLISTS)
+    with pytest.raises(ConfigError, match="DISCORD_TOKEN"):
+        chat_adapters(with_discord, handle, environ={})
+
+
+async def test_missing_discord_token_is_named_exit_2(tmp_path):
+    path = tmp_path / "intelbot.yaml"
+    path.write_text(f"""\
+storage:
+  path: intel.db
+sources: []
+companies:
+  - name: Globex
+watchlists:
+  - name: rivals
+    companies: [Globex]
+    channels: ["discord:{CHANNEL_ID}"]
+""", encoding="utf-8")
+    status, out, err = await intelbot("poll", "--config", str(path), cwd=tmp_path,
+                                      env={"DISCORD_WEBHOOK_X": "not-shown"})
+    assert status == 2
+    assert "DISCORD_TOKEN" in err and "README" in err and "not-shown" not in out + err
+
+
+# --- alert-only webhooks ----------------------------------------------------------------------
+
+WEBHOOK_ID = "900000000000000500"
+WEBHOOK_TOKEN = "w" * 68
+WEBHOOK_URL = f"https://discord.com/api/webhooks/{WEBHOOK_ID}/{WEBHOOK_TOKEN}"
+
+
+def test_webhook_channels_parse():
+    assert parse_channel("discord-webhook:news-desk") == ChannelRef("discord-webhook", "news-desk")
+    assert str(parse_channel("discord-webhook:news-desk")) == "discord-webhook:news-desk"
+    assert webhook_variable("news-desk") == "DISCORD_WEBHOOK_NEWS_DESK"
+    for bad in ("discord-webhook:", "discord-webhook:News Desk", "discord-webhook:https://x"):
+        with pytest.raises(ValueError, match="discord-webhook:<name>"):
+            parse_channel(bad)
+
+
+async def test_alerts_through_a_webhook_need_no_bot(fake, news_site, tmp_path):
+    watchlists = """\
+  - name: rivals
+    companies: [Globex]
+    channels: ["discord-webhook:news-desk"]
+"""
+    config = config_for(tmp_path, news_site, globex_stories(news_site, 1), watchlists)
+
+    async def handle(command: Command) -> Reply:
+        raise AssertionError
+
+    with pytest.raises(ConfigError, match="DISCORD_WEBHOOK_NEWS_DESK"):
+        chat_adapters(config, handle, environ={})
+    adapters = chat_adapters(config, handle, environ={"DISCORD_WEBHOOK_NEWS_DESK": WEBHOOK_URL}, listen=False)
+    assert set(adapters) == {"console", "discord-webhook"}
+    async with App(config, adapters, extractor_processes=False) as app:
+        _, delivery = await asyncio.wait_for(app.poll_once(), 20)
+
+    assert len(delivery.sent) == 1
+    [post] = fake.webhook_posts
+    assert (post["webhook_id"], post["token"]) == (WEBHOOK_ID, WEBHOOK_TOKEN)
+    assert post["payload"]["allowed_mentions"] == {"parse": []}
+    assert post["payload"]["embeds"][0]["title"] == "Globex opens plant number 0 in Poland"
+    assert not any(call.startswith("GET /users") for call in fake.calls)  # no bot login
+
+
+async def test_a_deleted_webhook_is_permanent_and_hides_its_url(fake):
+    adapter = DiscordWebhookAdapter(webhooks={"desk": WEBHOOK_URL.replace(WEBHOOK_ID, "900000000000000999")})
+    await adapter.start()
+    fake.webhook_ids = {WEBHOOK_ID}
+    try:
+        with pytest.raises(DeliveryError) as caught:
+            await asyncio.wait_for(adapter.post_alert(ChannelRef("discord-webhook", "desk"), alert()), 10)
+    finally:
+        await adapter.stop()
+    assert caught.value.permanent and "DISCORD_WEBHOOK_DESK" in str(caught.value)
+    assert WEBHOOK_TOKEN not in str(caught.value)

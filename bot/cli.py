@@ -41,6 +41,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if not args.verbose:
+        # APScheduler logs every job start and end at INFO: noise next to intelbot's own lines.
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
     try:
         return args.handler(args)
     except ConfigError as error:

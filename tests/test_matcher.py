@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.matcher import CompanyMatcher, CompanyNames, PhraseMatcher, companies_by_mentions
+from bot.matcher import CompanyMatcher, CompanyNames, PhraseMatcher
 
 COMPANIES = [
     CompanyNames("Northwind", ("Northwind Robotics", "北风机器人")),
@@ -77,12 +77,12 @@ def test_alias_shared_by_name_of_same_company_is_counted_once():
     assert [(h.key, h.start) for h in matcher.find("globex")] == [("Globex", 0)]
 
 
-def test_companies_ranked_by_mentions_title_counting_double():
+def test_companies_ranked_by_salience_title_first():
     matcher = CompanyMatcher(COMPANIES)
-    mentions = matcher.find("Globex news", "Northwind, Northwind and Northwind. Globex too.")
-    assert companies_by_mentions(matcher.find("", "Northwind, Northwind. Globex.")) == ("Northwind", "Globex")
-    # Title counts 2, text 1: Globex 3, Northwind 3 -> tie broken by name.
-    assert companies_by_mentions(mentions) == ("Globex", "Northwind")
+    result = matcher.match("Globex news", "Northwind, Northwind and Northwind. Globex too.")
+    # Title 3 + lead 2 for Globex; three lead mentions (2 each) for Northwind.
+    assert [(c.company, c.score) for c in result.companies] == [("Northwind", 6.0), ("Globex", 5.0)]
+    assert [c.company for c in matcher.match("", "Northwind, Northwind. Globex.").companies] == ["Northwind", "Globex"]
 
 
 def test_empty_inputs():

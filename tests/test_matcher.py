@@ -77,7 +77,7 @@ def test_alias_shared_by_name_of_same_company_is_counted_once():
     assert [(h.key, h.start) for h in matcher.find("globex")] == [("Globex", 0)]
 
 
-def test_companies_ranked_by_salience_title_first():
+def test_companies_ranked_by_salience():
     matcher = CompanyMatcher(COMPANIES)
     result = matcher.match("Globex news", "Northwind, Northwind and Northwind. Globex too.")
     # Title 3 + lead 2 for Globex; three lead mentions (2 each) for Northwind.

@@ -15,8 +15,7 @@ from bot.query import CompanyIndex, parse_query
 from bot.store import Store
 
 RESULTS_PER_ANSWER = 5
-MAX_PAGE = 20
-_PAGE = re.compile(r"(?:^|\s)page:(\d{1,3})(?=\s|$)")
+_AFTER = re.compile(r"(?:^|\s)after:\S*", re.IGNORECASE)
 
 
 class Commands:
@@ -54,24 +53,29 @@ class Commands:
     def search(self, text: str, *, limit: int = RESULTS_PER_ANSWER) -> Reply:
         """Run a lookup synchronously (the CLI calls this directly).
 
-        `page:N` in the text asks for the N-th page of `limit` results; a reply with more
-        results after it carries, in `Reply.more`, the command text for the next page.
+        `text` is in the language of `bot.query`. A reply with more results after it carries,
+        in `Reply.more`, the command text for the next page: the same query with `after:<cursor>`.
         """
-        found = _PAGE.search(text)
-        page = min(MAX_PAGE, max(1, int(found.group(1)))) if found else 1
-        words = _PAGE.sub(" ", text).strip()
-        query = parse_query(words, self._companies)
+        query = parse_query(text, self._companies, now=self._clock())
+        if query.problems:
+            return Reply(messages.query_problems(query.problems) + "\n\n" + messages.HELP)
         if query.empty:
             return Reply(messages.EMPTY_QUERY)
-        results = self._store.search(
-            companies=query.companies, terms=query.terms, limit=page * limit + 1, now=self._clock()
-        )
-        shown = results[(page - 1) * limit : page * limit]
-        if not shown:
-            return Reply(messages.no_results(query.companies, query.terms))
-        more = f"{words} page:{page + 1}" if len(results) > page * limit and page < MAX_PAGE else None
-        heading = messages.results_heading(len(shown), query.companies, query.terms, page=page)
-        return Reply(heading, tuple(shown), more=more)
+        try:
+            page = self._store.search_page(
+                companies=query.companies, terms=query.terms, phrases=query.phrases, exclude=query.exclude,
+                since=query.since, source=query.source, about=query.about, lang=query.lang, after=query.after,
+                limit=limit, now=self._clock(),
+            )
+        except ValueError:  # a cursor the store cannot read: an old or hand-edited `after:`
+            return Reply(messages.STALE_MORE)
+        note = messages.corrections(query.corrections)
+        if not page.results:
+            return Reply(note + messages.no_results(query))
+        words = " ".join(_AFTER.sub(" ", text).split())
+        more = f"{words} after:{page.cursor}" if page.cursor else None
+        heading = messages.results_heading(len(page.results), query, page=page.offset // limit + 1)
+        return Reply(note + heading, tuple(page.results), more=more)
 
 
 def explain(match: MatchResult, title: str) -> str:

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.query import Query
 
 HELP = """\
 Look up stored stories: /intel <companies and words>
-  /intel twitter china        stories naming Twitter that contain "china"
+  /intel twitter china        stories naming Twitter (any alias; small typos are fixed) with "china"
   /intel xiaomi               the newest stories naming Xiaomi
-  /intel "supply chain"       any words: every word must occur
+  /intel "supply chain"       the exact phrase
+  /intel globex -rumour       leave out stories containing "rumour"
+  /intel globex since:7d      published in the last 7 days (also 12h, 2w, or since:2026-01-01)
+  /intel globex source:wire   from one source (quote names with spaces: source:"Tech Wire")
+  /intel about:globex         only stories about Globex, not passing mentions
+  /intel xiaomi lang:zh       stories in one language
   /intel why <url>            which companies a stored story names, and why
   /intel help                 this text"""
 
@@ -27,20 +37,79 @@ def explain_heading(title: str) -> str:
 EMPTY_QUERY = "Tell me what to look for, for example `/intel twitter china`."
 
 
-def no_results(companies: tuple[str, ...], terms: tuple[str, ...]) -> str:
-    """Say what was searched, and how to broaden it."""
+STALE_MORE = "That “More” button has expired. Run the lookup again for fresh results."
+KNOWN_OPERATORS = {
+    "since": "since:7d, since:12h or since:2026-01-01",
+    "source": "source:<name>, e.g. source:wire",
+    "lang": "lang:<ISO code>, e.g. lang:zh",
+    "after": "after: is written by the “More” button; run the lookup again",
+    "about": "about: or about:<company>",
+}
+
+
+def query_problems(problems: Sequence[str]) -> str:
+    """Name each operator that could not be used, and how to write the known ones."""
+    lines = []
+    for token in problems:
+        name = token.partition(":")[0].lower()
+        if name in KNOWN_OPERATORS:
+            lines.append(f"I cannot read `{token}`: write {KNOWN_OPERATORS[name]}.")
+        else:
+            lines.append(
+                f"I don't know the operator `{name}:` (in `{token}`). Put it in quotes to search for it as text."
+            )
+    return "\n".join(lines)
+
+
+def corrections(pairs: Sequence[tuple[str, str]]) -> str:
+    """'Showing results for Twitter (you typed “twiter”).' and a line break, or ''."""
+    if not pairs:
+        return ""
+    names = " and ".join(dict.fromkeys(company for _, company in pairs))
+    typed = ", ".join(f"“{word}”" for word, _ in pairs)
+    return f"Showing results for {names} (you typed {typed}).\n"
+
+
+def describe(query: Query) -> str:
+    """What a lookup searched, for people: companies, words, phrases, exclusions, window, filters."""
     parts = []
-    if companies:
-        parts.append("stories naming " + " or ".join(companies))
-    if terms:
-        parts.append("containing " + " and ".join(f"“{t}”" for t in terms))
-    searched = ", ".join(parts) or "anything"
-    hint = "Try fewer words" if terms else "Try another company, or wait for the next poll"
-    return f"No stored {searched}. {hint}."
+    if query.companies:
+        parts.append(("about " if query.about else "naming ") + " or ".join(query.companies))
+    elif query.about:
+        parts.append("about a tracked company")
+    words = [*query.terms, *query.phrases]
+    if words:
+        parts.append("containing " + " and ".join(f"“{w}”" for w in words))
+    if query.exclude:
+        parts.append("without " + " or ".join(f"“{w}”" for w in query.exclude))
+    if query.since is not None:
+        parts.append("published since " + query.since.strftime("%Y-%m-%d %H:%M UTC"))
+    if query.source:
+        parts.append(f"from {query.source}")
+    if query.lang:
+        parts.append(f"in language “{query.lang}”")
+    return ", ".join(parts) or "anything"
 
 
-def results_heading(count: int, companies: tuple[str, ...], terms: tuple[str, ...], *, page: int = 1) -> str:
-    what = " ".join([*companies, *terms])
+def no_results(query: Query) -> str:
+    """Say what was searched, and suggest a broader lookup."""
+    narrowed = query.exclude or query.since or query.source or query.lang or query.about
+    core = [*query.companies, *query.terms, *(f'"{p}"' for p in query.phrases)]
+    if narrowed and core:
+        hint = f"Try without the filters: `/intel {' '.join(core)}`"
+    elif query.companies and (query.terms or query.phrases):
+        hint = f"Try fewer words, e.g. `/intel {' '.join(query.companies)}`"
+    elif len(core) > 1:
+        hint = f"Try fewer words, e.g. `/intel {core[0]}`"
+    elif query.companies:
+        hint = "Try another company, or wait for the next poll"
+    else:
+        hint = "Try another word, or a company name"
+    return f"No stored stories {describe(query)}. {hint}."
+
+
+def results_heading(count: int, query: Query, *, page: int = 1) -> str:
+    what = " ".join([*query.companies, *query.terms, *(f'"{p}"' for p in query.phrases)])
     noun = "story" if count == 1 else "stories"
     where = f" (page {page})" if page > 1 else ", best first"
     return f"{count} {noun} for “{what}”{where}:"

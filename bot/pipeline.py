@@ -195,7 +195,8 @@ class Pipeline:
             )
             for r in routes
         ]
-        stored = self._store.add_article(article, match.mentions, alerts, replace=replace)
+        salience = {c.company: (c.score, c.about) for c in match.companies}
+        stored = self._store.add_article(article, match.mentions, alerts, replace=replace, salience=salience)
         if stored is None:
             return None
         return len(stored[1])

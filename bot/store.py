@@ -8,8 +8,9 @@ import re
 import sqlite3
 import threading
 import unicodedata
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from dataclasses import replace as replace_fields
 from datetime import datetime, timezone
 from pathlib import Path
@@ -81,8 +82,24 @@ def m002_alert_why(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE alerts ADD COLUMN why TEXT NOT NULL DEFAULT ''")
 
 
+def m003_article_companies(db: sqlite3.Connection) -> None:
+    """Keep each company's salience in each story (score, about) for ranking and `about:`.
+
+    Older stories get their mention count as score and count as "about": the matcher's
+    verdict was not stored then, and filtering them out of `about:` would hide them.
+    """
+    db.execute("""CREATE TABLE article_companies (
+        article_id INTEGER NOT NULL REFERENCES articles (id) ON DELETE CASCADE,
+        company TEXT NOT NULL COLLATE NOCASE, score REAL NOT NULL, about INTEGER NOT NULL,
+        PRIMARY KEY (article_id, company)) WITHOUT ROWID""")
+    db.execute("CREATE INDEX article_companies_company ON article_companies (company, article_id)")
+    db.execute("""INSERT INTO article_companies (article_id, company, score, about)
+        SELECT article_id, company, count(*), 1 FROM mentions GROUP BY article_id, company""")
+
+
 # Append only: a released migration is never edited, its successor fixes it.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (m001_initial, m002_alert_why)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
+    m001_initial, m002_alert_why, m003_article_companies)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _SOURCE_COLUMNS = "name, url, etag, last_modified, polls, last_success, last_error, last_error_at, page_hash"
@@ -110,6 +127,7 @@ UPDATE articles SET title = :title, text = :text, description = :description, la
 WHERE id = :id"""
 _INSERT_MENTION = """
 INSERT INTO mentions (article_id, company, alias, field, "start", "end") VALUES (?, ?, ?, ?, ?, ?)"""
+_INSERT_SALIENCE = "INSERT INTO article_companies (article_id, company, score, about) VALUES (?, ?, ?, ?)"
 _INSERT_ALERT = """
 INSERT INTO alerts (article_id, watchlist, channel, companies, title, url, source, published, summary,
     why, created_at)
@@ -119,27 +137,44 @@ ON CONFLICT (article_id, channel) DO NOTHING"""
 _ALERT_COLUMNS = "id, watchlist, channel, companies, title, url, source, published, summary, why"
 
 # bm25 is negative (lower is better): title hits weigh 10x; relevance is divided by
-# 1 + age/30 days (half at 30 days, a third at 60) and multiplied by 1.5, 2, ... when an
-# article mentions 2, 3, ... of the requested companies.
+# 1 + age/30 days (half at 30 days, a third at 60) and, with companies, multiplied by the
+# boost: +0.5 per extra requested company named, +0.5 per requested company the story is
+# about, +0.05 per point of salience (capped at 10). The window :low..:high is a rowid range
+# that FTS5 applies inside its own scan (`since` and the paging snapshot).
 _BY_RELEVANCE = """
-SELECT a.id FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid
-WHERE articles_fts MATCH :match {filters}
-ORDER BY bm25(articles_fts, 10.0, 1.0) / (1.0 + max(0, :now - a.published) / 2592000.0) {bonus},
-    a.published DESC
+SELECT a.id{boost_column} FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid
+WHERE articles_fts MATCH :match AND articles_fts.rowid BETWEEN :low AND :high {filters}
+ORDER BY bm25(articles_fts, 10.0, 1.0) / (1.0 + max(0, :now - a.published) / 2592000.0) {boost},
+    a.published DESC, a.id DESC
 LIMIT :limit"""
-_COMPANIES_MATCHED = """(SELECT count(DISTINCT m.company) FROM mentions m
-    WHERE m.article_id = a.id AND m.company IN ({companies}))"""
-# Without terms: newest UTC day first; within a day, more requested companies, more mentions.
+_BOOST = """(SELECT 1.0 + 0.5 * (count(*) - 1) + 0.5 * sum(ac.about) + 0.05 * min(sum(ac.score), 10.0)
+    FROM article_companies ac WHERE ac.article_id = a.id AND ac.company IN ({companies}) {about})"""
+# Without terms: newest UTC day first; within a day, more requested companies, about them, salience.
 _BY_DAY = """
 SELECT a.id FROM (
-    SELECT article_id, count(DISTINCT company) AS matched, count(*) AS hits
-    FROM mentions WHERE company IN ({companies}) GROUP BY article_id) m
+    SELECT article_id, count(*) AS matched, sum(about) AS abouts, sum(score) AS salience
+    FROM article_companies WHERE company IN ({companies}) {about} AND article_id BETWEEN :low AND :high
+        {recent} GROUP BY article_id) m
 JOIN articles a ON a.id = m.article_id WHERE 1 {filters}
-ORDER BY a.published / 86400 DESC, m.matched DESC, m.hits DESC, a.published DESC, a.id DESC
+ORDER BY a.published / 86400 DESC, m.matched DESC, m.abouts DESC, m.salience DESC, a.published DESC, a.id DESC
 LIMIT :limit"""
+# A company named in many stories: walk the published index newest first to the `limit`-th
+# match; every story that can rank before it was published that day or later, so `_BY_DAY`
+# then only groups those (`_RECENT`) instead of every story naming the company.
+_DAY_FLOOR = """
+SELECT a.published / 86400 * 86400 FROM articles a INDEXED BY articles_published
+WHERE a.id BETWEEN :low AND :high AND EXISTS (SELECT 1 FROM article_companies ac
+    WHERE ac.article_id = a.id AND ac.company IN ({companies}) {about}) {filters}
+ORDER BY a.published DESC LIMIT 1 OFFSET :limit - 1"""
+_RECENT = "AND article_id IN (SELECT id FROM articles WHERE published >= :floor)"
+_COMMON_COMPANY = 2000  # stories naming the requested companies above which the walk pays off
 # Substring terms only: walk the published index newest first and stop at `limit` hits.
-_BY_DATE = "SELECT a.id FROM articles a WHERE 1 {filters} ORDER BY a.published DESC, a.id DESC LIMIT :limit"
+_BY_DATE = """SELECT a.id FROM articles a WHERE a.id BETWEEN :low AND :high {filters}
+ORDER BY a.published DESC, a.id DESC LIMIT :limit"""
 _SCAN_FILTER = "AND (instr(a.title, :s{i}) > 0 OR instr(a.text, :s{i}) > 0)"
+_SCAN_EXCLUDE = "AND instr(a.title, :x{i}) = 0 AND instr(a.text, :x{i}) = 0"
+_ABOUT_ANY = "AND EXISTS (SELECT 1 FROM article_companies ac WHERE ac.article_id = a.id AND ac.about)"
+_MAX_OFFSET = 1000  # deeper pages are refused: nobody reads them, and each costs more
 _SNIPPET_TOKENS = 24
 _EXCERPT_CHARS = 200
 _OPEN, _CLOSE = "\x02", "\x03"
@@ -307,14 +342,17 @@ class Store:
                        language=language, description=description or "")
 
     def add_article(
-        self, article: Article, mentions: Sequence[Mention], alerts: Sequence[Alert], *, replace: bool = False
+        self, article: Article, mentions: Sequence[Mention], alerts: Sequence[Alert], *, replace: bool = False,
+        salience: Mapping[str, tuple[float, bool]] | None = None,
     ) -> tuple[int, list[int]] | None:
         """Store an article with its mentions and outbox rows; return (article id, new alert ids).
 
         A known URL writes nothing and returns None, unless `replace`: then title, text,
         description and language are updated, the mentions replaced, and only alerts for
         channels that never had one for this article are added. `Alert.id` is ignored; the
-        outbox row's `created_at` is the article's `fetched_at`.
+        outbox row's `created_at` is the article's `fetched_at`. `salience` maps a company to
+        (score, about) from the matcher; companies it lacks get their mention count as score
+        and count as about (as stories stored before salience was kept).
         """
         values = {"source": article.source, "url": article.url, "guid": article.guid,
                   "title": article.title, "text": article.text, "description": article.description,
@@ -330,13 +368,31 @@ class Store:
                 article_id = row[0]
                 db.execute(_REPLACE_ARTICLE, {**values, "id": article_id})
                 db.execute("DELETE FROM mentions WHERE article_id = ?", (article_id,))
+                db.execute("DELETE FROM article_companies WHERE article_id = ?", (article_id,))
             self._insert_mentions(db, article_id, mentions)
+            self._insert_salience(db, article_id, mentions, salience or {})
             return article_id, self._insert_alerts(db, article_id, alerts, values["fetched_at"])
 
     def _insert_mentions(self, db: sqlite3.Connection, article_id: int, mentions: Sequence[Mention]) -> None:
         """Write an article's mentions (inside the caller's transaction)."""
         db.executemany(
             _INSERT_MENTION, [(article_id, m.company, m.alias, m.field, m.start, m.end) for m in mentions]
+        )
+
+    def _insert_salience(
+        self, db: sqlite3.Connection, article_id: int, mentions: Sequence[Mention],
+        salience: Mapping[str, tuple[float, bool]],
+    ) -> None:
+        """Write each company's (score, about) in the article; keys compare case-insensitively."""
+        rows: dict[str, tuple[str, float, bool]] = {}
+        for mention in mentions:
+            key = mention.company.casefold()
+            name, count, _ = rows.get(key, (mention.company, 0.0, True))
+            rows[key] = (name, count + 1, True)
+        for company, (score, about) in salience.items():
+            rows[company.casefold()] = (company, float(score), bool(about))
+        db.executemany(
+            _INSERT_SALIENCE, [(article_id, name, score, int(about)) for name, score, about in rows.values()]
         )
 
     def _insert_alerts(
@@ -404,26 +460,109 @@ class Store:
     # --- lookups ---
 
     def search(
-        self, *, companies: Sequence[str] = (), terms: Sequence[str] = (), limit: int = 5, now: datetime
+        self, *, companies: Sequence[str] = (), terms: Sequence[str] = (), phrases: Sequence[str] = (),
+        exclude: Sequence[str] = (), since: datetime | None = None, source: str | None = None,
+        about: bool = False, lang: str | None = None, after: str | None = None, limit: int = 5, now: datetime,
     ) -> list[SearchResult]:
-        """Stories that mention any of `companies` (if given) and contain every one of `terms`.
+        """The results of `search_page` (same arguments), without the paging cursor."""
+        return self.search_page(
+            companies=companies, terms=terms, phrases=phrases, exclude=exclude, since=since, source=source,
+            about=about, lang=lang, after=after, limit=limit, now=now,
+        ).results
 
-        Terms are matched as text, never as FTS5 syntax; a term with no letters or digits is
-        dropped. With terms, order by bm25 (title 10x text) divided by (1 + age_days / 30),
-        times (1 + 0.5 per extra requested company mentioned). Without terms: newest UTC day
-        first; within a day, more requested companies, then more mentions, then newest.
-        No companies and no usable terms give [].
+    def search_page(
+        self, *, companies: Sequence[str] = (), terms: Sequence[str] = (), phrases: Sequence[str] = (),
+        exclude: Sequence[str] = (), since: datetime | None = None, source: str | None = None,
+        about: bool = False, lang: str | None = None, after: str | None = None, limit: int = 5, now: datetime,
+    ) -> SearchPage:
+        """Stories that mention any of `companies` (if given) and contain every term and phrase.
+
+        Terms, phrases and `exclude` are matched as text, never as FTS5 syntax; one with no
+        letters or digits is dropped. `since` keeps stories published then or later; `source`
+        (any case) and `lang` (ISO 639-1; "zh" also matches "zh-tw") filter; `about` keeps
+        stories about a requested company (about any tracked company when none is requested).
+        With terms, order by bm25 (title 10x text) divided by (1 + age_days / 30), times the
+        companies' boost (more requested companies, about them, salience). Without terms:
+        newest UTC day first; within a day, more requested companies, about, salience, newest.
+        No companies and no usable terms or phrases give an empty page.
+
+        Paging: `SearchPage.cursor` (when more follow) passed back as `after` continues where
+        the page stopped. It pins the archive as it was (stories stored later are left out)
+        and the clock, and resumes after the last story shown, so pages neither repeat nor
+        skip stories while new ones arrive. An unreadable cursor raises ValueError.
         """
-        match, scans = _parse_terms(terms)
+        match, scans = _parse_terms([*terms, *phrases])
+        excluded_match, excluded_scans = _parse_terms(exclude, joiner=" OR ")
         wanted = list(dict.fromkeys(c for c in companies if c.strip()))
+        position = decode_cursor(after) if after else None
+        if after and position is None:
+            raise ValueError(f"unreadable paging cursor {after!r}")
         if limit <= 0 or not (wanted or match or scans):
-            return []
-        params: dict[str, object] = {"match": match, "now": _to_epoch(now), "limit": limit}
+            return SearchPage([], None, 0)
+        if match and excluded_match:
+            match = f"({match}) NOT ({excluded_match})"  # FTS5's NOT is binary: only after a positive term
+        params: dict[str, object] = {"match": match, "limit": 0, "low": 0}
         params.update({f"c{i}": company for i, company in enumerate(wanted)})
         params.update({f"s{i}": term for i, term in enumerate(scans)})
+        params.update({f"x{i}": term for i, term in enumerate(excluded_scans)})
+        filters = []
+        if since is not None:
+            params["since"] = _to_epoch(since)
+            filters.append("AND a.published >= :since")
+        if source:
+            params["source"] = source
+            filters.append("AND a.source = :source COLLATE NOCASE")
+        if lang:
+            params["lang"], params["lang_prefix"] = lang.lower(), lang.lower() + "-%"
+            filters.append("AND (lower(a.language) = :lang OR lower(a.language) LIKE :lang_prefix)")
+        if excluded_match and not match:
+            params["exclude"] = excluded_match
+            filters.append("AND a.id NOT IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH :exclude)")
+        if about and not wanted:
+            filters.append(_ABOUT_ANY)
+        sql_filters = _scan_filters(" ".join(filters), len(scans), len(excluded_scans))
+        sql = _ranking_sql(bool(match), len(scans), len(wanted), len(excluded_scans), about=about,
+                           filters=" ".join(filters))
+        offset = position.offset if position else 0
         with self._transaction("BEGIN") as db:
-            ids = [row[0] for row in db.execute(_ranking_sql(bool(match), len(scans), len(wanted)), params)]
-            return self._results(db, ids, match, scans, wanted)
+            if position:
+                params["high"], params["now"] = position.high, position.now
+            else:
+                params["high"] = db.execute("SELECT coalesce(max(id), 0) FROM articles").fetchone()[0]
+                params["now"] = _to_epoch(now)
+            if since is not None:
+                # A rowid bound FTS5 applies inside its scan: far cheaper than joining on dates.
+                low = db.execute("SELECT min(id) FROM articles WHERE published >= ?", (params["since"],)).fetchone()[0]
+                if low is None:
+                    return SearchPage([], None, 0)
+                params["low"] = low
+            params["limit"] = offset + limit + 1
+            if wanted and not match and self._named_often(db, wanted, params):
+                floor_sql = _DAY_FLOOR.format(companies=", ".join(f":c{i}" for i in range(len(wanted))),
+                                              about="AND ac.about" if about else "", filters=sql_filters)
+                row = db.execute(floor_sql, params).fetchone()
+                if row is not None:
+                    params["floor"] = row[0]
+                    sql = sql.replace("{recent}", _RECENT)
+            sql = sql.replace("{recent}", "")
+            ids = [row[0] for row in db.execute(sql, params)]
+            start = offset
+            if position and position.last_id in ids:
+                start = ids.index(position.last_id) + 1
+            shown = ids[start : start + limit]
+            cursor = None
+            if len(ids) > start + limit and start + limit <= _MAX_OFFSET:
+                cursor = encode_cursor(Cursor(params["high"], params["now"], start + limit, shown[-1]))
+            return SearchPage(self._results(db, shown, match, scans, wanted), cursor, start)
+
+    def _named_often(self, db: sqlite3.Connection, companies: list[str], params: dict[str, object]) -> bool:
+        """Whether the companies are named in more than `_COMMON_COMPANY` stories up to the snapshot."""
+        marks = ", ".join(f":c{i}" for i in range(len(companies)))
+        found = db.execute(
+            f"SELECT count(*) FROM (SELECT 1 FROM article_companies WHERE company IN ({marks})"
+            f" AND article_id <= :high LIMIT {_COMMON_COMPANY + 1})", params,
+        ).fetchone()[0]
+        return found > _COMMON_COMPANY
 
     def _results(
         self, db: sqlite3.Connection, ids: list[int], match: str, scans: list[str], wanted: list[str]
@@ -501,7 +640,7 @@ def _source_state(row: tuple) -> SourceState:
                        last_error, _from_epoch(last_error_at), page_hash)
 
 
-def _parse_terms(terms: Sequence[str]) -> tuple[str, list[str]]:
+def _parse_terms(terms: Sequence[str], joiner: str = " AND ") -> tuple[str, list[str]]:
     """Split terms into an FTS5 MATCH expression (each a quoted string) and substring terms."""
     quoted, scans = [], []
     for raw in terms:
@@ -512,23 +651,78 @@ def _parse_terms(terms: Sequence[str]) -> tuple[str, list[str]]:
             # Inside an FTS5 string every character is literal except `"`, written `""`.
             quoted.append('"' + term.replace('"', '""') + '"')
         # else: unicode61 keeps no token of it; an empty phrase would make the AND match nothing
-    return " AND ".join(quoted), scans
+    return joiner.join(quoted), scans
 
 
-def _ranking_sql(relevance: bool, scans: int, companies: int) -> str:
-    """The query returning ranked article ids, for the parameters `search` binds."""
-    # Substring filters use no index (see the FTS note in m001); the other conditions narrow first.
-    filters = " ".join(_SCAN_FILTER.format(i=i) for i in range(scans))
+def _ranking_sql(relevance: bool, scans: int, companies: int, excluded_scans: int = 0, *,
+                 about: bool = False, filters: str = "") -> str:
+    """The query returning ranked article ids, for the parameters `search_page` binds."""
+    filters = _scan_filters(filters, scans, excluded_scans)
     in_companies = ", ".join(f":c{i}" for i in range(companies))
+    about_only = "AND about" if about else ""
     if relevance:
-        matched = _COMPANIES_MATCHED.format(companies=in_companies)
-        if companies:
-            filters += f" AND {matched} > 0"
-        bonus = f"* (1.0 + 0.5 * ({matched} - 1))" if companies else ""
-        return _BY_RELEVANCE.format(filters=filters, bonus=bonus)
+        if not companies:
+            return _BY_RELEVANCE.format(boost_column="", filters=filters, boost="")
+        boost = _BOOST.format(companies=in_companies, about="AND ac.about" if about else "")
+        # The boost is NULL when no requested company is named: that is the company filter.
+        return _BY_RELEVANCE.format(boost_column=", " + boost + " AS boost",
+                                    filters=filters + " AND boost IS NOT NULL", boost="* boost")
     if companies:
-        return _BY_DAY.format(companies=in_companies, filters=filters)
+        # "{recent}" stays for `search_page` to fill: empty, or `_RECENT` for common companies.
+        return _BY_DAY.format(companies=in_companies, about=about_only, filters=filters, recent="{recent}")
     return _BY_DATE.format(filters=filters)
+
+
+def _scan_filters(filters: str, scans: int, excluded_scans: int) -> str:
+    """`filters` plus the substring conditions for `scans` terms and `excluded_scans` exclusions."""
+    # Substring filters use no index (see the FTS note in m001); the other conditions narrow first.
+    filters += "".join(" " + _SCAN_FILTER.format(i=i) for i in range(scans))
+    return filters + "".join(" " + _SCAN_EXCLUDE.format(i=i) for i in range(excluded_scans))
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    """One page of a lookup: its results, the cursor for the next page (None: no more), its offset."""
+
+    results: list[SearchResult]
+    cursor: str | None
+    offset: int
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page stopped: the archive snapshot (highest id), the clock, the offset and last id."""
+
+    high: int
+    now: int
+    offset: int
+    last_id: int
+
+
+def encode_cursor(cursor: Cursor) -> str:
+    """A short token for chat buttons: four base-36 numbers joined by dots."""
+    return ".".join(_base36(n) for n in (cursor.high, cursor.now, cursor.offset, cursor.last_id))
+
+
+def decode_cursor(token: str) -> Cursor | None:
+    """The Cursor in a token from `encode_cursor`, or None when it is not one."""
+    parts = token.split(".")
+    if len(parts) != 4 or not all(re.fullmatch(r"[0-9a-z]{1,14}", p) for p in parts):
+        return None
+    high, now, offset, last_id = (int(p, 36) for p in parts)
+    if offset > _MAX_OFFSET or now > 2**40:
+        return None
+    return Cursor(high, now, offset, last_id)
+
+
+def _base36(number: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    text = ""
+    while True:
+        number, digit = divmod(number, 36)
+        text = digits[digit] + text
+        if not number:
+            return text
 
 
 def _unmark(marked: str) -> tuple[str, list[tuple[int, int]]]:

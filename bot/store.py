@@ -4,18 +4,35 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import sqlite3
 import threading
-import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from dataclasses import replace as replace_fields
 from datetime import datetime, timezone
 from pathlib import Path
 
 from bot.errors import StoreError
+from bot.lookup_sql import (
+    ABOUT_ANY,
+    COMMON_COMPANY,
+    Cursor,
+    DAY_FLOOR,
+    FLATTEN,
+    MAX_OFFSET,
+    OPEN,
+    RECENT,
+    SNIPPET_TOKENS,
+    SearchPage,
+    decode_cursor,
+    encode_cursor,
+    excerpt,
+    occurrences,
+    parse_terms,
+    ranking_sql,
+    scan_filters,
+    unmark,
+)
 from bot.models import Alert, Article, Mention, SearchResult, SourceState
 
 _BUSY_SECONDS = 5.0
@@ -135,57 +152,6 @@ VALUES (:article_id, :watchlist, :channel, :companies, :title, :url, :source, :p
     :why, :created_at)
 ON CONFLICT (article_id, channel) DO NOTHING"""
 _ALERT_COLUMNS = "id, watchlist, channel, companies, title, url, source, published, summary, why"
-
-# bm25 is negative (lower is better): title hits weigh 10x; relevance is divided by
-# 1 + age/30 days (half at 30 days, a third at 60) and, with companies, multiplied by the
-# boost: +0.5 per extra requested company named, +0.5 per requested company the story is
-# about, +0.05 per point of salience (capped at 10). The window :low..:high is a rowid range
-# that FTS5 applies inside its own scan (`since` and the paging snapshot).
-_BY_RELEVANCE = """
-SELECT a.id{boost_column} FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid
-WHERE articles_fts MATCH :match AND articles_fts.rowid BETWEEN :low AND :high {filters}
-ORDER BY bm25(articles_fts, 10.0, 1.0) / (1.0 + max(0, :now - a.published) / 2592000.0) {boost},
-    a.published DESC, a.id DESC
-LIMIT :limit"""
-_BOOST = """(SELECT 1.0 + 0.5 * (count(*) - 1) + 0.5 * sum(ac.about) + 0.05 * min(sum(ac.score), 10.0)
-    FROM article_companies ac WHERE ac.article_id = a.id AND ac.company IN ({companies}) {about})"""
-# Without terms: newest UTC day first; within a day, more requested companies, about them, salience.
-_BY_DAY = """
-SELECT a.id FROM (
-    SELECT article_id, count(*) AS matched, sum(about) AS abouts, sum(score) AS salience
-    FROM article_companies WHERE company IN ({companies}) {about} AND article_id BETWEEN :low AND :high
-        {recent} GROUP BY article_id) m
-JOIN articles a ON a.id = m.article_id WHERE 1 {filters}
-ORDER BY a.published / 86400 DESC, m.matched DESC, m.abouts DESC, m.salience DESC, a.published DESC, a.id DESC
-LIMIT :limit"""
-# A company named in many stories: walk the published index newest first to the `limit`-th
-# match; every story that can rank before it was published that day or later, so `_BY_DAY`
-# then only groups those (`_RECENT`) instead of every story naming the company.
-_DAY_FLOOR = """
-SELECT a.published / 86400 * 86400 FROM articles a INDEXED BY articles_published
-WHERE a.id BETWEEN :low AND :high AND EXISTS (SELECT 1 FROM article_companies ac
-    WHERE ac.article_id = a.id AND ac.company IN ({companies}) {about}) {filters}
-ORDER BY a.published DESC LIMIT 1 OFFSET :limit - 1"""
-_RECENT = "AND article_id IN (SELECT id FROM articles WHERE published >= :floor)"
-_COMMON_COMPANY = 2000  # stories naming the requested companies above which the walk pays off
-# Substring terms only: walk the published index newest first and stop at `limit` hits.
-_BY_DATE = """SELECT a.id FROM articles a WHERE a.id BETWEEN :low AND :high {filters}
-ORDER BY a.published DESC, a.id DESC LIMIT :limit"""
-_SCAN_FILTER = "AND (instr(a.title, :s{i}) > 0 OR instr(a.text, :s{i}) > 0)"
-_SCAN_EXCLUDE = "AND instr(a.title, :x{i}) = 0 AND instr(a.text, :x{i}) = 0"
-_ABOUT_ANY = "AND EXISTS (SELECT 1 FROM article_companies ac WHERE ac.article_id = a.id AND ac.about)"
-_MAX_OFFSET = 1000  # deeper pages are refused: nobody reads them, and each costs more
-_SNIPPET_TOKENS = 24
-_EXCERPT_CHARS = 200
-_OPEN, _CLOSE = "\x02", "\x03"
-_MARKERS = re.compile("([\x02\x03])")
-# Scripts written without spaces between words: unicode61 keeps a whole run as one token.
-_UNSEGMENTED = re.compile(
-    "[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0003ffff]"
-)
-_SPACE = re.compile(r"\s+")
-_FLATTEN = str.maketrans("\n\r\t\v\f", "     ")  # length-preserving, so highlight offsets survive
-
 
 class Store:
     """intelbot's SQLite database: sources, articles, mentions, full-text search and the outbox.
@@ -491,8 +457,8 @@ class Store:
         and the clock, and resumes after the last story shown, so pages neither repeat nor
         skip stories while new ones arrive. An unreadable cursor raises ValueError.
         """
-        match, scans = _parse_terms([*terms, *phrases])
-        excluded_match, excluded_scans = _parse_terms(exclude, joiner=" OR ")
+        match, scans = parse_terms([*terms, *phrases])
+        excluded_match, excluded_scans = parse_terms(exclude, joiner=" OR ")
         wanted = list(dict.fromkeys(c for c in companies if c.strip()))
         position = decode_cursor(after) if after else None
         if after and position is None:
@@ -519,9 +485,9 @@ class Store:
             params["exclude"] = excluded_match
             filters.append("AND a.id NOT IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH :exclude)")
         if about and not wanted:
-            filters.append(_ABOUT_ANY)
-        sql_filters = _scan_filters(" ".join(filters), len(scans), len(excluded_scans))
-        sql = _ranking_sql(bool(match), len(scans), len(wanted), len(excluded_scans), about=about,
+            filters.append(ABOUT_ANY)
+        sql_filters = scan_filters(" ".join(filters), len(scans), len(excluded_scans))
+        sql = ranking_sql(bool(match), len(scans), len(wanted), len(excluded_scans), about=about,
                            filters=" ".join(filters))
         offset = position.offset if position else 0
         with self._transaction("BEGIN") as db:
@@ -538,12 +504,12 @@ class Store:
                 params["low"] = low
             params["limit"] = offset + limit + 1
             if wanted and not match and self._named_often(db, wanted, params):
-                floor_sql = _DAY_FLOOR.format(companies=", ".join(f":c{i}" for i in range(len(wanted))),
+                floor_sql = DAY_FLOOR.format(companies=", ".join(f":c{i}" for i in range(len(wanted))),
                                               about="AND ac.about" if about else "", filters=sql_filters)
                 row = db.execute(floor_sql, params).fetchone()
                 if row is not None:
                     params["floor"] = row[0]
-                    sql = sql.replace("{recent}", _RECENT)
+                    sql = sql.replace("{recent}", RECENT)
             sql = sql.replace("{recent}", "")
             ids = [row[0] for row in db.execute(sql, params)]
             start = offset
@@ -551,18 +517,18 @@ class Store:
                 start = ids.index(position.last_id) + 1
             shown = ids[start : start + limit]
             cursor = None
-            if len(ids) > start + limit and start + limit <= _MAX_OFFSET:
+            if len(ids) > start + limit and start + limit <= MAX_OFFSET:
                 cursor = encode_cursor(Cursor(params["high"], params["now"], start + limit, shown[-1]))
             return SearchPage(self._results(db, shown, match, scans, wanted), cursor, start)
 
     def _named_often(self, db: sqlite3.Connection, companies: list[str], params: dict[str, object]) -> bool:
-        """Whether the companies are named in more than `_COMMON_COMPANY` stories up to the snapshot."""
+        """Whether the companies are named in more than `COMMON_COMPANY` stories up to the snapshot."""
         marks = ", ".join(f":c{i}" for i in range(len(companies)))
         found = db.execute(
             f"SELECT count(*) FROM (SELECT 1 FROM article_companies WHERE company IN ({marks})"
-            f" AND article_id <= :high LIMIT {_COMMON_COMPANY + 1})", params,
+            f" AND article_id <= :high LIMIT {COMMON_COMPANY + 1})", params,
         ).fetchone()[0]
-        return found > _COMMON_COMPANY
+        return found > COMMON_COMPANY
 
     def _results(
         self, db: sqlite3.Connection, ids: list[int], match: str, scans: list[str], wanted: list[str]
@@ -593,12 +559,12 @@ class Store:
             ).fetchone()
             if match:
                 snippet, highlights = self._fts_snippet(db, article_id, match)
-                highlights += _occurrences(snippet, scans)  # substring terms get no FTS5 markers
+                highlights += occurrences(snippet, scans)  # substring terms get no FTS5 markers
             else:
-                snippet, highlights = _excerpt(title, text or description or title, spans[article_id], scans)
+                snippet, highlights = excerpt(title, text or description or title, spans[article_id], scans)
             results.append(SearchResult(
                 title=title, url=url, source=source, published=_from_epoch(published),
-                companies=tuple(companies[article_id]), snippet=snippet.translate(_FLATTEN),
+                companies=tuple(companies[article_id]), snippet=snippet.translate(FLATTEN),
                 highlights=tuple(sorted(set(highlights))),
             ))
         return results
@@ -608,11 +574,11 @@ class Store:
     ) -> tuple[str, list[tuple[int, int]]]:
         """FTS5's snippet of the text around the hits, or the highlighted title when the text has none."""
         text_snippet, title = db.execute(
-            f"SELECT snippet(articles_fts, 1, char(2), char(3), '…', {_SNIPPET_TOKENS}),"
+            f"SELECT snippet(articles_fts, 1, char(2), char(3), '…', {SNIPPET_TOKENS}),"
             " highlight(articles_fts, 0, char(2), char(3))"
             " FROM articles_fts WHERE articles_fts MATCH ? AND rowid = ?", (match, article_id)
         ).fetchone()
-        return _unmark(text_snippet if _OPEN in text_snippet else title)
+        return unmark(text_snippet if OPEN in text_snippet else title)
 
 
 def _rollback(db: sqlite3.Connection) -> None:
@@ -640,141 +606,3 @@ def _source_state(row: tuple) -> SourceState:
                        last_error, _from_epoch(last_error_at), page_hash)
 
 
-def _parse_terms(terms: Sequence[str], joiner: str = " AND ") -> tuple[str, list[str]]:
-    """Split terms into an FTS5 MATCH expression (each a quoted string) and substring terms."""
-    quoted, scans = [], []
-    for raw in terms:
-        term = _SPACE.sub(" ", raw.replace("\x00", " ")).strip()
-        if _UNSEGMENTED.search(term):
-            scans.append(term)
-        elif any(ch.isalnum() or unicodedata.category(ch) == "Co" for ch in term):
-            # Inside an FTS5 string every character is literal except `"`, written `""`.
-            quoted.append('"' + term.replace('"', '""') + '"')
-        # else: unicode61 keeps no token of it; an empty phrase would make the AND match nothing
-    return joiner.join(quoted), scans
-
-
-def _ranking_sql(relevance: bool, scans: int, companies: int, excluded_scans: int = 0, *,
-                 about: bool = False, filters: str = "") -> str:
-    """The query returning ranked article ids, for the parameters `search_page` binds."""
-    filters = _scan_filters(filters, scans, excluded_scans)
-    in_companies = ", ".join(f":c{i}" for i in range(companies))
-    about_only = "AND about" if about else ""
-    if relevance:
-        if not companies:
-            return _BY_RELEVANCE.format(boost_column="", filters=filters, boost="")
-        boost = _BOOST.format(companies=in_companies, about="AND ac.about" if about else "")
-        # The boost is NULL when no requested company is named: that is the company filter.
-        return _BY_RELEVANCE.format(boost_column=", " + boost + " AS boost",
-                                    filters=filters + " AND boost IS NOT NULL", boost="* boost")
-    if companies:
-        # "{recent}" stays for `search_page` to fill: empty, or `_RECENT` for common companies.
-        return _BY_DAY.format(companies=in_companies, about=about_only, filters=filters, recent="{recent}")
-    return _BY_DATE.format(filters=filters)
-
-
-def _scan_filters(filters: str, scans: int, excluded_scans: int) -> str:
-    """`filters` plus the substring conditions for `scans` terms and `excluded_scans` exclusions."""
-    # Substring filters use no index (see the FTS note in m001); the other conditions narrow first.
-    filters += "".join(" " + _SCAN_FILTER.format(i=i) for i in range(scans))
-    return filters + "".join(" " + _SCAN_EXCLUDE.format(i=i) for i in range(excluded_scans))
-
-
-@dataclass(frozen=True)
-class SearchPage:
-    """One page of a lookup: its results, the cursor for the next page (None: no more), its offset."""
-
-    results: list[SearchResult]
-    cursor: str | None
-    offset: int
-
-
-@dataclass(frozen=True)
-class Cursor:
-    """Where a page stopped: the archive snapshot (highest id), the clock, the offset and last id."""
-
-    high: int
-    now: int
-    offset: int
-    last_id: int
-
-
-def encode_cursor(cursor: Cursor) -> str:
-    """A short token for chat buttons: four base-36 numbers joined by dots."""
-    return ".".join(_base36(n) for n in (cursor.high, cursor.now, cursor.offset, cursor.last_id))
-
-
-def decode_cursor(token: str) -> Cursor | None:
-    """The Cursor in a token from `encode_cursor`, or None when it is not one."""
-    parts = token.split(".")
-    if len(parts) != 4 or not all(re.fullmatch(r"[0-9a-z]{1,14}", p) for p in parts):
-        return None
-    high, now, offset, last_id = (int(p, 36) for p in parts)
-    if offset > _MAX_OFFSET or now > 2**40:
-        return None
-    return Cursor(high, now, offset, last_id)
-
-
-def _base36(number: int) -> str:
-    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
-    text = ""
-    while True:
-        number, digit = divmod(number, 36)
-        text = digits[digit] + text
-        if not number:
-            return text
-
-
-def _unmark(marked: str) -> tuple[str, list[tuple[int, int]]]:
-    """Strip \\x02/\\x03 markers, returning the plain text and the spans they enclosed."""
-    plain: list[str] = []
-    spans: list[tuple[int, int]] = []
-    length, opened = 0, None
-    for piece in _MARKERS.split(marked):
-        if piece == _OPEN:
-            opened = length if opened is None else opened  # a stray marker from the page itself
-        elif piece == _CLOSE:
-            if opened is not None and length > opened:
-                spans.append((opened, length))
-            opened = None
-        else:
-            plain.append(piece)
-            length += len(piece)
-    if opened is not None and length > opened:
-        spans.append((opened, length))
-    return "".join(plain), spans
-
-
-def _occurrences(text: str, needles: Sequence[str]) -> list[tuple[int, int]]:
-    """Spans of every occurrence of each needle in text."""
-    return [(m.start(), m.end()) for needle in needles for m in re.finditer(re.escape(needle), text)]
-
-
-def _excerpt(
-    title: str, text: str, mentions: list[tuple[int, int]], scans: Sequence[str]
-) -> tuple[str, list[tuple[int, int]]]:
-    """About 200 characters of text around the first searched term or mention, cut at word boundaries."""
-    term_spans = _occurrences(text, scans)
-    if scans and not term_spans:
-        return title, _occurrences(title, scans)  # the substring terms are in the title only
-    spans = sorted(term_spans) + mentions
-    if spans:
-        anchor_start, anchor_end = spans[0]
-        low = anchor_start - (_EXCERPT_CHARS - (anchor_end - anchor_start)) // 2
-        low = max(0, min(low, len(text) - _EXCERPT_CHARS))  # near the end: show more before it
-        high = min(len(text), max(anchor_end, low + _EXCERPT_CHARS))
-    else:
-        anchor_start, anchor_end, low, high = 0, 0, 0, min(len(text), _EXCERPT_CHARS)
-    if low > 0:
-        space = _SPACE.search(text, low, anchor_start)
-        low = space.end() if space else low  # no space at all (e.g. Chinese): cut mid-run
-    if high < len(text):
-        last = None
-        for last in _SPACE.finditer(text, anchor_end, high):
-            pass
-        high = last.start() if last else high
-    prefix = "…" if low > 0 else ""
-    suffix = "…" if high < len(text) else ""
-    shift = len(prefix) - low
-    highlights = [(start + shift, end + shift) for start, end in spans if low <= start and end <= high]
-    return prefix + text[low:high] + suffix, highlights

@@ -248,7 +248,7 @@ def test_common_companies_walk_the_date_index_to_the_same_answer(store: Store, m
     queries = ({"companies": ["Globex"]}, {"companies": ["Globex", "Northwind"]},
                {"companies": ["Globex"], "about": True}, {"companies": ["Globex"], "exclude": ["7"]})
     grouped = [urls(store.search(**query, limit=20, now=NOW)) for query in queries]
-    monkeypatch.setattr("bot.store._COMMON_COMPANY", 0)  # every company counts as common
+    monkeypatch.setattr("bot.store.COMMON_COMPANY", 0)  # every company counts as common
     for query, expected in zip(queries, grouped):
         assert urls(store.search(**query, limit=20, now=NOW)) == expected
         first = store.search_page(**query, limit=4, now=NOW)

@@ -498,7 +498,12 @@ class Store:
                 params["now"] = _to_epoch(now)
             if since is not None:
                 # A rowid bound FTS5 applies inside its scan: far cheaper than joining on dates.
-                low = db.execute("SELECT min(id) FROM articles WHERE published >= ?", (params["since"],)).fetchone()[0]
+                # Through the published index: left to itself, SQLite answers min(id) by walking
+                # the rowids from 1 until a recent story turns up (200 ms at 100k stories).
+                low = db.execute(
+                    "SELECT min(id) FROM articles INDEXED BY articles_published WHERE published >= ?",
+                    (params["since"],),
+                ).fetchone()[0]
                 if low is None:
                     return SearchPage([], None, 0)
                 params["low"] = low

@@ -47,6 +47,7 @@ WHERE a.id BETWEEN :low AND :high AND EXISTS (SELECT 1 FROM article_companies ac
 ORDER BY a.published DESC LIMIT 1 OFFSET :limit - 1"""
 RECENT = "AND article_id IN (SELECT id FROM articles WHERE published >= :floor)"
 COMMON_COMPANY = 2000  # stories naming the requested companies above which the walk pays off
+COMMON_MATCHES = 2000  # matches of the words above which only the newest are ranked
 # Substring terms only: walk the published index newest first and stop at `limit` hits.
 _BY_DATE = """SELECT a.id FROM articles a WHERE a.id BETWEEN :low AND :high {filters}
 ORDER BY a.published DESC, a.id DESC LIMIT :limit"""

@@ -16,6 +16,7 @@ from bot.errors import StoreError
 from bot.lookup_sql import (
     ABOUT_ANY,
     COMMON_COMPANY,
+    COMMON_MATCHES,
     Cursor,
     DAY_FLOOR,
     FLATTEN,
@@ -516,7 +517,7 @@ class Store:
                     params["floor"] = row[0]
                     sql = sql.replace("{recent}", RECENT)
             sql = sql.replace("{recent}", "")
-            ids = [row[0] for row in db.execute(sql, params)]
+            ids = self._ranked_ids(db, sql, params, bool(match), page=limit)
             start = offset
             if position and position.last_id in ids:
                 start = ids.index(position.last_id) + 1
@@ -525,6 +526,29 @@ class Store:
             if len(ids) > start + limit and start + limit <= MAX_OFFSET:
                 cursor = encode_cursor(Cursor(params["high"], params["now"], start + limit, shown[-1]))
             return SearchPage(self._results(db, shown, match, scans, wanted), cursor, start)
+
+    def _ranked_ids(self, db: sqlite3.Connection, sql: str, params: dict[str, object], terms: bool,
+                    *, page: int) -> list[int]:
+        """Run the ranking query; for very common words, rank only their newest matches.
+
+        bm25 scores every match before the top few are picked, and a word found in most
+        stories costs seconds at a million. Recency divides every score anyway, so the newest
+        `COMMON_MATCHES` matches are ranked (and paged through); if they do not fill a page
+        (the other filters are strict), the whole window is ranked after all. The choice
+        depends only on the snapshot the cursor pins, so every page makes the same one.
+        """
+        if terms:
+            newest = db.execute(
+                "SELECT rowid FROM articles_fts WHERE articles_fts MATCH :match AND rowid BETWEEN :low AND :high"
+                f" ORDER BY rowid DESC LIMIT 1 OFFSET {COMMON_MATCHES - 1}", params,
+            ).fetchone()
+            if newest is not None:
+                # More than a page among the newest matches, whatever the depth asked for: the
+                # same test every page of one snapshot makes.
+                ids = [row[0] for row in db.execute(sql, {**params, "low": newest[0]})]
+                if len(ids) > page:
+                    return ids
+        return [row[0] for row in db.execute(sql, params)]
 
     def _named_often(self, db: sqlite3.Connection, companies: list[str], params: dict[str, object]) -> bool:
         """Whether the companies are named in more than `COMMON_COMPANY` stories up to the snapshot."""

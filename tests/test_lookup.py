@@ -254,3 +254,22 @@ def test_common_companies_walk_the_date_index_to_the_same_answer(store: Store, m
         first = store.search_page(**query, limit=4, now=NOW)
         second = store.search_page(**query, limit=4, after=first.cursor, now=NOW)
         assert urls(first.results + second.results) == expected[:8]
+
+
+def test_very_common_words_rank_only_their_newest_matches(store: Store, monkeypatch) -> None:
+    # Inserted oldest first, as stories arrive: g0 is the oldest, g9 the newest. The two oldest
+    # have the word in their titles, so on relevance alone they would lead.
+    for n in range(10):
+        title = "Sprockets everywhere" if n < 2 else f"Report {n}"
+        add(store, story(f"g{n}", title, f"Globex sprockets note {n}.", days_old=10 - n), "Globex")
+    everything = urls(store.search(terms=["sprockets"], limit=3, now=NOW))
+    assert everything[0] in ("g0", "g1")
+    monkeypatch.setattr("bot.store.COMMON_MATCHES", 5)  # "sprockets" now counts as very common
+    capped = urls(store.search(terms=["sprockets"], limit=3, now=NOW))
+    assert set(capped) <= {f"g{n}" for n in range(5, 10)}  # only the newest five matches ranked
+    first = store.search_page(terms=["sprockets"], limit=3, now=NOW)
+    second = store.search_page(terms=["sprockets"], limit=3, after=first.cursor, now=NOW)
+    paged = urls(first.results) + urls(second.results)
+    assert len(paged) == 5 and set(paged) == {f"g{n}" for n in range(5, 10)} and second.cursor is None
+    # When the newest matches cannot fill a page, the whole archive is ranked after all.
+    assert len(store.search(terms=["sprockets"], limit=8, now=NOW)) == 8

@@ -35,7 +35,7 @@ from bot.errors import DeliveryError
 from bot.models import Alert, ChannelRef, Command, Reply, SearchResult, webhook_variable
 from bot.query import complete_companies
 from bot.text import fit as fit_escaped
-from bot.text import shorten
+from bot.text import mark_spans, shorten
 
 log = logging.getLogger(__name__)
 
@@ -111,17 +111,8 @@ def render_alert(alert: Alert, *, now: datetime | None = None) -> discord.Embed:
 
 def highlighted(result: SearchResult, limit: int = SNIPPET_LIMIT) -> str:
     """The snippet, escaped, with its highlight spans in bold; cut at a word near `limit`."""
-    snippet = result.snippet
-    end = len(shorten(snippet, limit).rstrip("…"))
-    pieces, position = [], 0
-    for start, stop in sorted(result.highlights):
-        if start < position or stop > end or start >= stop:
-            continue  # overlapping or cut off: shown plain
-        word = snippet[start:stop]
-        pieces += [escape(snippet[position:start]), f"**{escape(word)}**" if word.strip() else escape(word)]
-        position = stop
-    pieces.append(escape(snippet[position:end]))
-    return "".join(pieces) + ("…" if end < len(snippet.strip()) else "")
+    return mark_spans(result.snippet, result.highlights, limit, escape=escape,
+                      mark=lambda word: f"**{escape(word)}**")
 
 
 def render_result(result: SearchResult) -> discord.Embed:

@@ -44,7 +44,7 @@ from bot import messages
 from bot.errors import DeliveryError
 from bot.models import Alert, ChannelRef, Command, Reply, SearchResult
 from bot.text import fit as fit_escaped
-from bot.text import shorten
+from bot.text import mark_spans
 
 log = logging.getLogger(__name__)
 
@@ -144,17 +144,8 @@ def render_result(result: SearchResult) -> list[Block]:
 
 def highlighted(result: SearchResult) -> str:
     """The snippet, escaped, with its highlight spans in bold; cut to `SNIPPET_LIMIT` characters."""
-    snippet = result.snippet
-    limit = len(shorten(snippet, SNIPPET_LIMIT).rstrip("…"))
-    pieces, position = [], 0
-    for start, end in sorted(result.highlights):
-        if start < position or end > limit or start >= end:
-            continue  # overlapping or cut off: shown plain
-        word = snippet[start:end].replace("*", "")
-        pieces += [escape(snippet[position:start]), f"*{escape(word)}*" if word.strip() else escape(word)]
-        position = end
-    pieces.append(escape(snippet[position:limit]))
-    return "".join(pieces) + ("…" if limit < len(snippet.strip()) else "")
+    return mark_spans(result.snippet, result.highlights, SNIPPET_LIMIT, escape=escape,
+                      mark=lambda word: f"*{escape(word.replace('*', ''))}*")
 
 
 def render_reply(reply: Reply, *, command_text: str | None = None, shared_by: str | None = None) -> list[dict]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 
 def is_cjk(char: str) -> bool:
@@ -52,3 +52,22 @@ def fit(text: str, limit: int, escape: Callable[[str], str]) -> str:
     while len(escaped := escape(shorten(text, cut))) > limit:
         cut = max(1, min(cut - 1, cut * limit // len(escaped)))  # shrink in proportion
     return escaped
+
+
+def mark_spans(text: str, spans: Sequence[tuple[int, int]], limit: int, *,
+               escape: Callable[[str], str], mark: Callable[[str], str]) -> str:
+    """`text` cut at a word near `limit` and escaped, with each span passed through `mark`.
+
+    Spans that overlap an earlier one or run past the cut are shown plain. `mark` receives
+    the raw span text and must escape it itself (each platform marks bold its own way).
+    """
+    end = len(shorten(text, limit).rstrip("…"))
+    pieces, position = [], 0
+    for start, stop in sorted(spans):
+        if start < position or stop > end or start >= stop:
+            continue
+        word = text[start:stop]
+        pieces += [escape(text[position:start]), mark(word) if word.strip() else escape(word)]
+        position = stop
+    pieces.append(escape(text[position:end]))
+    return "".join(pieces) + ("…" if end < len(text.strip()) else "")

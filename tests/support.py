@@ -130,3 +130,33 @@ watchlists:
   backlog: {backlog}
 """
     return parse_config(text, filename="test.yaml", base_dir=tmp_path)
+
+
+# Stories and configs shared by the chat-adapter tests (Slack, Discord).
+
+
+def story(site: NewsSite, slug: str, headline: str, paragraphs: list[str], age: float) -> dict:
+    link = site.put(f"/news/{slug}.html", article_page(headline, paragraphs))
+    return {"title": headline, "link": link, "guid": slug, "description": headline, "published": hours_ago(age)}
+
+
+def globex_stories(site: NewsSite, count: int) -> list[dict]:
+    return [
+        story(site, f"globex-{n}", f"Globex opens plant number {n} in Poland",
+              [f"Globex Corp said it will open plant number {n} near Wrocław next year.",
+               "The plant will make batteries for electric scooters and employ 400 people.",
+               "Globex has been looking for European sites since its German sales doubled."], 1 + n)
+        for n in range(count)
+    ]
+
+
+def initech_story(site: NewsSite) -> dict:
+    return story(site, "initech", "Initech signs a deal in China",
+                 ["Initech has signed a distribution agreement with a retailer in Shanghai.",
+                  "The deal makes China the software maker's third-largest market, the company said."], 0.5)
+
+
+def feed_config(tmp_path: Path, site: NewsSite, items: list[dict], *, watchlists: str) -> Config:
+    """A config polling one feed of `items` served by `site`."""
+    feed = site.put("/feed.xml", rss(items), "application/rss+xml")
+    return make_config(tmp_path, [("Wire", feed)], watchlists=watchlists)

@@ -47,7 +47,7 @@ from tests.fakediscord import (
     missing_permissions,
     rate_limited,
 )
-from tests.support import NOW, NewsSite, article_page, hours_ago, make_config, rss
+from tests.support import feed_config, globex_stories, hours_ago, initech_story, make_config, NewsSite, NOW
 from tests.test_cli import intelbot
 
 COMPANIES = ["Globex", "Northwind", "Initech"]
@@ -96,30 +96,8 @@ class Running:
         await asyncio.wait_for(self.adapter.stop(), 15)
 
 
-def story(site: NewsSite, slug: str, headline: str, paragraphs: list[str], age: float) -> dict:
-    link = site.put(f"/news/{slug}.html", article_page(headline, paragraphs))
-    return {"title": headline, "link": link, "guid": slug, "description": headline, "published": hours_ago(age)}
-
-
-def globex_stories(site: NewsSite, count: int) -> list[dict]:
-    return [
-        story(site, f"globex-{n}", f"Globex opens plant number {n} in Poland",
-              [f"Globex Corp said it will open plant number {n} near Wrocław next year.",
-               "The plant will make batteries for electric scooters and employ 400 people.",
-               "Globex has been looking for European sites since its German sales doubled."], 1 + n)
-        for n in range(count)
-    ]
-
-
-def initech_story(site: NewsSite) -> dict:
-    return story(site, "initech", "Initech signs a deal in China",
-                 ["Initech has signed a distribution agreement with a retailer in Shanghai.",
-                  "The deal makes China the software maker's third-largest market, the company said."], 0.5)
-
-
 def config_for(tmp_path, site: NewsSite, items: list[dict], watchlists: str = WATCHLISTS):
-    feed = site.put("/feed.xml", rss(items), "application/rss+xml")
-    return make_config(tmp_path, [("Wire", feed)], watchlists=watchlists)
+    return feed_config(tmp_path, site, items, watchlists=watchlists)
 
 
 def alert(title: str = "Globex opens a plant", **fields) -> Alert:

@@ -222,6 +222,8 @@ class CompanyConfig(BaseModel):
     name, show it means this company (iPhone, Cupertino); `exclude` lists phrases in which a name
     does not mean it (Amazon rainforest). `ambiguous` forces the single-word names to need such
     evidence (true) or never (false); None leaves it to intelbot's built-in list of common words.
+    `links: true` counts a name inside a link or domain (twitter.com/someone) as a mention, for
+    companies whose links are the news (an app store, a code host); by default they are not.
     """
 
     model_config = _MODEL
@@ -230,6 +232,7 @@ class CompanyConfig(BaseModel):
     context: TextList = ()
     exclude: TextList = ()
     ambiguous: StrictBool | None = None
+    links: StrictBool = False
 
     @property
     def alias_names(self) -> tuple[str, ...]:

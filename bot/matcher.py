@@ -41,7 +41,9 @@ WINDOW = 100  # characters either side of a name in which context words count
 
 def normalize(text: str) -> str:
     """The comparison form of a pattern: NFKC, case-folded, curly apostrophes made straight."""
-    return unicodedata.normalize("NFKC", text).casefold().replace("\u2019", "'")
+    if not unicodedata.is_normalized("NFKC", text):  # a quick check: most text already is
+        text = unicodedata.normalize("NFKC", text)
+    return text.casefold().replace("\u2019", "'")
 
 
 class _FoldTable(dict):
@@ -102,6 +104,7 @@ class CompanyNames:
     context: tuple[str, ...] = ()  # words that, nearby, show a name means this company
     exclude: tuple[str, ...] = ()  # phrases in which a name does not mean this company
     ambiguous: bool | None = None  # None: the built-in list of common words decides
+    links: bool = False  # a name inside a link or domain counts as a mention
 
 
 @dataclass(frozen=True)
@@ -220,6 +223,7 @@ class Senses:
     company_cues: tuple[str, ...]
     ambiguous: dict[str, tuple[str, ...]]
     capitalised_senses: frozenset[str] = frozenset()
+    name_cues: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @cache
@@ -231,6 +235,8 @@ def builtin_senses() -> Senses:
         company_cues=tuple(str(cue) for cue in data["company_cues"]),
         ambiguous={normalize(str(word)): tuple(str(c) for c in cues) for word, cues in data["ambiguous"].items()},
         capitalised_senses=frozenset(normalize(str(word)) for word in data.get("capitalised_senses", ())),
+        name_cues={normalize(str(name)): tuple(str(c) for c in cues)
+                   for name, cues in (data.get("name_cues") or {}).items()},
     )
 
 
@@ -254,6 +260,7 @@ class _Pattern:
     kind: Kind
     other_senses: PhraseMatcher | None
     capital_is_evidence: bool = True
+    own_cues: PhraseMatcher | None = None  # the lexicon's cues for this name (name_cues)
 
 
 def _kind(alias: str, folded: str, company: CompanyNames, case: CaseRule, senses: Senses) -> Kind:
@@ -289,9 +296,11 @@ class CompanyMatcher:
                     continue
                 kind = _kind(alias.text, folded, company, alias.case, senses)
                 cues = senses.ambiguous.get(folded, ())
+                name_cues = senses.name_cues.get(folded, ())
                 pattern = _Pattern(number, alias.text, alias.case, kind,
                                    _cue_matcher(cues) if kind != "plain" and cues else None,
-                                   folded not in senses.capitalised_senses)
+                                   folded not in senses.capitalised_senses,
+                                   _cue_matcher(name_cues) if kind != "plain" and name_cues else None)
                 if folded not in index_of:
                     index_of[folded] = len(strings)
                     strings.append(folded)
@@ -372,7 +381,8 @@ class CompanyMatcher:
         """("keep" | "drop" | "weak" | "weak-short", reason) for one candidate."""
         start, end, surface = candidate.start, candidate.end, candidate.surface
         name = f"'{surface}'"
-        if _in_link(text, start, end):
+        in_link = _in_link(text, start, end)
+        if in_link and not self.companies[pattern.company].links:
             return "drop", f"{name} dropped: part of a link or domain"
         line_start = text.rfind("\n", 0, start) + 1
         line_end = text.find("\n", end)
@@ -392,6 +402,8 @@ class CompanyMatcher:
                 return "drop", f"{name} dropped: in the excluded phrase '{hit.pattern}'"
         if pattern.case == "exact" and unicodedata.normalize("NFKC", surface) != pattern.alias:
             return "drop", f"{name} dropped: written differently from '{pattern.alias}' (case: exact)"
+        if in_link:
+            return "keep", f"{name} kept: a link or domain, and {candidate.company} counts links"
         if pattern.kind == "plain":
             return "keep", f"{name} kept: a name of {candidate.company}"
         neighbour = next(
@@ -401,10 +413,17 @@ class CompanyMatcher:
         )
         return self._judge_ambiguous(pattern, candidate, text, window, line_start, neighbour)
 
-    def _cue_near(self, company: int, window: str) -> str | None:
+    def _own_cue_near(self, pattern: _Pattern, window: str) -> str | None:
+        """The first of the company's own context words (config), or the name's cues (lexicon), in `window`."""
+        for cues in (self._own_cues[pattern.company], pattern.own_cues):
+            found = cues.contains(window) if cues is not None else None
+            if found:
+                return found
+        return None
+
+    def _cue_near(self, pattern: _Pattern, window: str) -> str | None:
         """The first company cue in `window`: the company's own context words, then the shared ones."""
-        own_cues = self._own_cues[company]
-        return (own_cues.contains(window) if own_cues is not None else None) or self._shared_cues.contains(window)
+        return self._own_cue_near(pattern, window) or self._shared_cues.contains(window)
 
     def _judge_ambiguous(self, pattern: _Pattern, candidate: Candidate, text: str,
                          window: str, line_start: int, neighbour: str | None) -> tuple[str, str]:
@@ -427,12 +446,11 @@ class CompanyMatcher:
         if pattern.kind == "short":
             # Generic company words are too common near a stray letter: only the company's
             # own context words (config) or its other names (settled later) count.
-            own_cues = self._own_cues[pattern.company]
-            own = own_cues.contains(window) if own_cues is not None else None
+            own = self._own_cue_near(pattern, window)
             if own:
                 return "keep", f"{name} kept: '{own}' nearby"
             return "weak-short", f"{name} is a short name"
-        cue = self._cue_near(pattern.company, window)
+        cue = self._cue_near(pattern, window)
         if cue and normalize(cue) != normalize(surface):
             return "keep", f"{name} kept: company context '{cue}' nearby"
         price = _PRICE.search(window)
@@ -525,5 +543,6 @@ def company_names_of(companies: Sequence[object]) -> list[CompanyNames]:
             tuple(getattr(company, "context", ())),
             tuple(getattr(company, "exclude", ())),
             getattr(company, "ambiguous", None),
+            getattr(company, "links", False),
         ))
     return result

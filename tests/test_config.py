@@ -232,6 +232,7 @@ def test_aliases_are_plain_strings_or_mappings_with_a_case():
     assert haier.alias_names == ("海尔", "HGRP", "hsh")
     assert haier.names == ("Haier", "海尔", "HGRP", "hsh")
     assert config.company("Hsh") is haier
+    assert haier.links is False and parse(VALID.replace("aliases: [海尔]", "aliases: [海尔]\n    links: true")).company("Haier").links
 
 
 def test_one_alias_needs_no_list_and_numbers_are_names():

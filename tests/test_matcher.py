@@ -173,6 +173,24 @@ def test_short_name_needs_exact_case_and_another_name():
     assert decide("Twitterly said the q key is broken.").keys() == {"Twitterly"}
 
 
+def test_name_cues_from_the_lexicon_count_for_a_short_name():
+    senses = Senses(company_cues=("company",), ambiguous={}, name_cues={"q": ("qpost", "粉絲團")})
+    matcher = CompanyMatcher([CompanyNames("Twitterly", (AliasSpec("Q", "exact"),)), CompanyNames("Quux", ("QX",))],
+                             senses=senses)
+    kept = matcher.match("", "Her qpost on Q went viral.").candidates
+    assert [c.kept for c in kept] == [True] and "'qpost' nearby" in kept[0].reason
+    assert matcher.match("", "歡迎到Q粉絲團按讚").companies[0].company == "Twitterly"
+    # The cue belongs to the name, not to every short name, and a generic company word is not enough.
+    assert matcher.match("", "Her qpost on QX went viral.").mentions == ()
+    assert matcher.match("", "The company Q said hello.").mentions == ()
+
+
+def test_shipped_name_cues_tell_facebook_fan_pages():
+    matcher = CompanyMatcher([CompanyNames("Facebook", ("FB",))])
+    assert [m.company for m in matcher.match("", "歡迎到 FB 粉絲團 按個讚").mentions] == ["Facebook"]
+    assert matcher.match("", "露營區的 FB 帳號").mentions == ()
+
+
 def test_short_name_inside_a_model_name_is_dropped():
     result = CompanyMatcher(AMBIGUOUS, senses=SENSES).match("", "Twitterly shipped the Moto Q and a Q-ray.")
     short = [c for c in result.candidates if c.alias == "Q"]
@@ -190,6 +208,15 @@ def test_cjk_ambiguous_name_needs_company_context():
 def test_links_and_domains_are_not_mentions():
     assert decide("See globex.com/careers and https://twitter.com/globex for more.") == {}
     assert decide("Read it at www.globex.net today.") == {}
+
+
+def test_a_company_can_count_its_links():
+    text = "The code is at globex.com/careers, says Globex."
+    plain = CompanyMatcher([CompanyNames("Globex")]).match("", text).candidates
+    assert [c.kept for c in plain] == [False, True]
+    counted = CompanyMatcher([CompanyNames("Globex", links=True)]).match("", text).candidates
+    assert [c.kept for c in counted] == [True, True]
+    assert "a link or domain, and Globex counts links" in counted[0].reason
 
 
 def test_share_bars_credits_and_related_links_are_not_mentions():

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Protocol
 
 from bot.errors import DeliveryError
-from bot.models import Alert, ChannelRef, Reply, parse_channel
+from bot.models import Alert, ChannelRef, Coverage, Reply, parse_channel
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,8 @@ class ChatAdapter(Protocol):
     `post_alert` returns the platform's message id (or None when it has none) and raises
     `DeliveryError` when the platform refused the message; `permanent=True` when retrying
     cannot help (unknown channel, no permission). It must escape untrusted text itself.
+    `post_coverage` posts later coverage of a story in the thread of (or as a reply to) the
+    story's alert, `coverage.parent_message_id`, the id `post_alert` returned in that channel.
     """
 
     platform: str
@@ -43,6 +45,8 @@ class ChatAdapter(Protocol):
     async def post_alert(self, channel: ChannelRef, alert: Alert) -> str | None: ...
 
     async def post_reply(self, channel: ChannelRef, reply: Reply) -> str | None: ...
+
+    async def post_coverage(self, channel: ChannelRef, coverage: Coverage) -> str | None: ...
 
 
 @dataclass(frozen=True)

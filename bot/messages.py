@@ -145,3 +145,26 @@ def why_line(why: str) -> str:
 # Discord's application command (names and descriptions are shown in Discord's command picker).
 INTEL_DESCRIPTION = "Look up stored stories about tracked companies"
 INTEL_QUERY_DESCRIPTION = "Companies and words, e.g. globex poland; leave empty for help"
+
+
+OUTLETS_NAMED = 3  # a coverage reply names this many outlets, then "+N more"
+
+
+def also_covered(outlets: Sequence[str], *, more: int = 0) -> str:
+    """'Also covered by A, B and C (+2 more)'; `outlets` are already rendered (linked, escaped)."""
+    if not outlets:
+        return ""
+    names = outlets[0] if len(outlets) == 1 else ", ".join(outlets[:-1]) + " and " + outlets[-1]
+    return f"Also covered by {names}" + (f" (+{more} more)" if more else "")
+
+
+def now_also_mentions(companies: Sequence[str]) -> str:
+    """'New in later coverage: Haier and Midea.' (the story's first article did not name them)."""
+    names = companies[0] if len(companies) == 1 else ", ".join(companies[:-1]) + " and " + companies[-1]
+    return f"New in later coverage: {names}."
+
+
+def coverage_of(title: str) -> str:
+    """Where a platform has no threads, the reply says which story it is about."""
+    return f"More coverage of “{title}”"
+

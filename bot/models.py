@@ -104,6 +104,35 @@ class Alert:
     summary: str
     why: str = ""  # one line: which names matched, where ("'Xiaomi' in the title, 3 mentions")
     id: int | None = None  # the outbox row, once stored
+    events: tuple[str, ...] = ()  # event tags of the story (funding, acquisition, ...), see bot/events.py
+
+
+@dataclass(frozen=True)
+class Outlet:
+    """One later article of a story: who carried it, where."""
+
+    source: str
+    url: str
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Later coverage of a story already alerted in a channel: one reply in the alert's thread.
+
+    `outlets` are the later articles this reply reports, oldest first (a burst of copies is one
+    reply); `new_companies` are tracked companies they name that the alert did not. Adapters
+    post it as a reply to `parent_message_id` (the alert's message in this channel) where the
+    platform has threads or replies, and as a plain message naming the story where it has not.
+    """
+
+    channel: str
+    story_title: str
+    story_url: str
+    outlets: tuple[Outlet, ...]
+    parent_message_id: str | None = None
+    new_companies: tuple[str, ...] = ()
+    ids: tuple[int, ...] = ()  # the outbox rows this reply reports, once stored
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,10 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from typing import TextIO
 
+from bot import messages
+from bot.events import tag_label
 from bot.messages import age
-from bot.models import Alert, ChannelRef, Command, Reply, SearchResult
+from bot.models import Alert, ChannelRef, Command, Coverage, Reply, SearchResult
 
 _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 _BOLD, _DIM, _RESET = "\x1b[1m", "\x1b[2m", "\x1b[0m"
@@ -27,9 +29,14 @@ def clean(text: str) -> str:
     return _CONTROL.sub("", text)
 
 
+def _one_line(text: str) -> str:
+    return " ".join(clean(text).split())
+
+
 def alert_json(alert: Alert) -> dict:
     """The `--json` form of an alert (the `intelbot poll --json` line format)."""
     return {
+        "kind": "alert",
         "watchlist": alert.watchlist,
         "channel": alert.channel,
         "companies": list(alert.companies),
@@ -38,6 +45,19 @@ def alert_json(alert: Alert) -> dict:
         "source": alert.source,
         "published": alert.published.isoformat(),
         "summary": alert.summary,
+        "events": list(alert.events),
+    }
+
+
+def coverage_json(coverage: Coverage) -> dict:
+    """The `--json` form of later coverage of a story, on the same stream as alerts."""
+    return {
+        "kind": "coverage",
+        "channel": coverage.channel,
+        "story_title": coverage.story_title,
+        "story_url": coverage.story_url,
+        "outlets": [{"source": o.source, "url": o.url, "title": o.title} for o in coverage.outlets],
+        "new_companies": list(coverage.new_companies),
     }
 
 
@@ -87,18 +107,43 @@ class ConsoleAdapter:
         self._write(self.render_reply(reply))
         return None
 
+    async def post_coverage(self, channel: ChannelRef, coverage: Coverage) -> str | None:
+        """Print one line about later coverage; the console has no threads, so it names the story."""
+        if self._json:
+            self._write(json.dumps(coverage_json(coverage), ensure_ascii=False))
+        else:
+            self._write(self.render_coverage(coverage))
+        return None
+
     def render_alert(self, alert: Alert) -> str:
         companies = ", ".join(alert.companies)
         lines = [
             f"{self._bold('[' + clean(companies) + ']')} {self._bold(clean(alert.title))}",
             self._dim(f"{clean(alert.source)} · {age(alert.published, self._clock())} · watchlist {clean(alert.watchlist)}"),
         ]
+        if alert.events:
+            lines.append(self._dim(" · ".join(clean(tag_label(tag)) for tag in alert.events)))
         if alert.summary:
             lines.append(clean(alert.summary))
         if alert.why:
             lines.append(self._dim("why: " + clean(alert.why)))
         lines.append(clean(alert.url))
         return "\n".join(lines) + "\n\n"
+
+    def render_coverage(self, coverage: Coverage) -> str:
+        """`  ↳ More coverage of “title” · Also covered by A, B and C (+2 more) · New in later coverage: X.`
+
+        Other alerts may have been printed since the story's alert (or it was printed by an
+        earlier run), so the line names the story rather than relying on sitting under it.
+        """
+        named = coverage.outlets[: messages.OUTLETS_NAMED]
+        parts = [
+            messages.coverage_of(_one_line(coverage.story_title)),
+            messages.also_covered([_one_line(o.source) for o in named], more=len(coverage.outlets) - len(named)),
+        ]
+        if coverage.new_companies:
+            parts.append(messages.now_also_mentions([_one_line(c) for c in coverage.new_companies]))
+        return "  ↳ " + self._dim(" · ".join(part for part in parts if part)) + "\n\n"
 
     def render_reply(self, reply: Reply) -> str:
         lines = [clean(reply.text)]

@@ -32,7 +32,8 @@ from discord.utils import escape_markdown
 
 from bot import messages
 from bot.errors import DeliveryError
-from bot.models import Alert, ChannelRef, Command, Reply, SearchResult, webhook_variable
+from bot.events import tag_label
+from bot.models import Alert, ChannelRef, Command, Coverage, Outlet, Reply, SearchResult, webhook_variable
 from bot.query import complete_companies
 from bot.text import fit as fit_escaped
 from bot.text import mark_spans, shorten
@@ -51,6 +52,9 @@ SUMMARY_LIMIT = 3000
 COMPANIES_LIMIT = 500
 SOURCE_LIMIT = 300
 WHY_LIMIT = 600
+EVENTS_LIMIT = 300
+OUTLET_LABEL_LIMIT = 100
+COVERAGE_URL_LIMIT = 1000  # three linked outlets and the companies line fit in one description
 REPLY_TEXT_LIMIT = 800  # with results; a reply without results may use the whole description
 RESULT_TITLE_LIMIT = 256
 SNIPPET_LIMIT = 600
@@ -79,6 +83,12 @@ def fit(text: str, limit: int) -> str:
     return fit_escaped(text, limit, escape)
 
 
+def escape_label(text: str) -> str:
+    """`text` escaped for the label of a `[label](url)` link: markdown, and every `[` and `]`
+    (which `escape_markdown` leaves alone outside a complete link, yet would end the label)."""
+    return "".join("\\" + part if part in ("[", "]") else escape(part) for part in re.split(r"([\[\]])", text))
+
+
 def plain(text: str, limit: int) -> str:
     """`text` cut at a word for a part Discord shows without markdown (footers, choices)."""
     return shorten(" ".join(text.split()), limit)
@@ -104,9 +114,39 @@ def render_alert(alert: Alert, *, now: datetime | None = None) -> discord.Embed:
     embed.add_field(name="Companies", value=fit(", ".join(alert.companies), COMPANIES_LIMIT) or "—")
     source = f"{fit(alert.source, SOURCE_LIMIT)} · {messages.age(alert.published, now)}"
     embed.add_field(name="Source", value=source)
+    if alert.events:
+        embed.add_field(name="Events", value=fit(" · ".join(tag_label(tag) for tag in alert.events), EVENTS_LIMIT))
     if alert.why:
         embed.set_footer(text=plain(messages.why_line(alert.why), WHY_LIMIT))
     return embed
+
+
+def render_coverage(coverage: Coverage, *, threaded: bool) -> discord.Embed:
+    """Later coverage of a story as one small embed: who else covered it (three outlets linked,
+    then "+N more") and which tracked companies it adds. Not `threaded` (no alert to reply to),
+    the embed's title names the story and links it."""
+    named = coverage.outlets[: messages.OUTLETS_NAMED]
+    lines = [messages.also_covered([_outlet_link(outlet) for outlet in named], more=len(coverage.outlets) - len(named))]
+    if coverage.new_companies:
+        lines.append(fit(messages.now_also_mentions(coverage.new_companies), COMPANIES_LIMIT))
+    embed = discord.Embed(description="\n".join(line for line in lines if line) or None)
+    if not threaded:
+        room = LIMITS["title"] - len(messages.coverage_of(""))
+        title = fit(coverage.story_title, room) or fit(coverage.story_url, room)
+        embed.title = messages.coverage_of(title)
+        embed.url = link_target(coverage.story_url)
+    return embed
+
+
+def _outlet_link(outlet: Outlet) -> str:
+    """`[Source](url)`, the source escaped so that it can neither close the link early nor make one."""
+    label = fit_escaped(outlet.source, OUTLET_LABEL_LIMIT, escape_label) or fit(outlet.url, OUTLET_LABEL_LIMIT)
+    target = link_target(outlet.url)
+    if target is None or len(target) > COVERAGE_URL_LIMIT:
+        return label
+    # `)` would end the link and `<`, `>` change how Discord reads it: percent-encoded, same URL.
+    target = target.replace("(", "%28").replace(")", "%29").replace("<", "%3C").replace(">", "%3E")
+    return f"[{label}]({target})"
 
 
 def highlighted(result: SearchResult, limit: int = SNIPPET_LIMIT) -> str:
@@ -289,13 +329,27 @@ class DiscordAdapter:
         """Post a reply as a channel message; return its id. Raises `DeliveryError`."""
         return await self._send(channel, embeds=render_reply(reply))
 
-    async def _send(self, channel: ChannelRef, *, embeds: list[discord.Embed]) -> str:
+    async def post_coverage(self, channel: ChannelRef, coverage: Coverage) -> str | None:
+        """Post later coverage as a reply to the story's alert (a plain message naming the story
+        when there is none); return the message id. Raises `DeliveryError`."""
+        parent = coverage.parent_message_id
+        if not (parent and parent.isdigit() and channel.target.isdigit()):
+            return await self._send(channel, embeds=[render_coverage(coverage, threaded=False)])
+        # fail_if_not_exists=False: if the alert was deleted, Discord posts it as a plain message.
+        reference = discord.MessageReference(message_id=int(parent), channel_id=int(channel.target),
+                                             fail_if_not_exists=False)
+        return await self._send(channel, embeds=[render_coverage(coverage, threaded=True)], reference=reference)
+
+    async def _send(self, channel: ChannelRef, *, embeds: list[discord.Embed],
+                    reference: discord.MessageReference | None = None) -> str:
         if not channel.target.isdigit():
             raise DeliveryError(f"invalid Discord channel {channel}: expected a channel ID", permanent=True)
         messageable = self.client.get_partial_messageable(int(channel.target))
         try:
-            # discord.py waits out a 429 itself (its JSON `retry_after`) and sends again.
-            message = await messageable.send(embeds=embeds, allowed_mentions=NO_MENTIONS)
+            # discord.py waits out a 429 itself (its JSON `retry_after`) and sends again. A reply
+            # pings its parent's author only with `replied_user`, which NO_MENTIONS leaves off.
+            message = await messageable.send(embeds=embeds, allowed_mentions=NO_MENTIONS,
+                                             **({"reference": reference} if reference is not None else {}))
         except _TRANSPORT_ERRORS as error:
             raise delivery_error(error, channel=str(channel)) from None
         return str(message.id)
@@ -382,6 +436,10 @@ class DiscordWebhookAdapter:
 
     async def post_reply(self, channel: ChannelRef, reply: Reply) -> str | None:
         return await self._send(channel, render_reply(reply))
+
+    async def post_coverage(self, channel: ChannelRef, coverage: Coverage) -> str | None:
+        """Webhooks cannot reply: post a message that names the story, linked; return its id."""
+        return await self._send(channel, [render_coverage(coverage, threaded=False)])
 
     async def _send(self, channel: ChannelRef, embeds: list[discord.Embed]) -> str | None:
         webhook = self._webhooks.get(channel.target)

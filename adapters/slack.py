@@ -42,7 +42,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import messages
 from bot.errors import DeliveryError
-from bot.models import Alert, ChannelRef, Command, Reply, SearchResult
+from bot.events import tag_label
+from bot.models import Alert, ChannelRef, Command, Coverage, Outlet, Reply, SearchResult
 from bot.text import fit as fit_escaped
 from bot.text import mark_spans
 
@@ -60,6 +61,9 @@ SUMMARY_LIMIT = 2400
 SNIPPET_LIMIT = 600
 FALLBACK_LIMIT = 3000  # `text` is shown in notifications; Slack truncates past 4,000
 BUTTON_VALUE_LIMIT = 2000
+# A coverage message links up to four pages (the story and three outlets) in one section.
+OUTLET_LABEL_LIMIT = 100
+COVERAGE_URL_LIMIT = 500
 
 # Errors after which retrying the same message cannot help; the hint says what a person can do.
 _PERMANENT_ERRORS = {
@@ -88,12 +92,12 @@ def fit(text: str, limit: int) -> str:
     return fit_escaped(text, limit, escape)
 
 
-def link(url: str, title: str) -> str:
+def link(url: str, title: str, *, title_limit: int = TITLE_LIMIT, url_limit: int = URL_LIMIT) -> str:
     """`<url|title>` with both parts escaped; the title alone when the URL is not http(s) or huge."""
-    label = fit(title, TITLE_LIMIT) or fit(url, TITLE_LIMIT)
+    label = fit(title, title_limit) or fit(url, title_limit)
     # Inside <…> a `|` ends the URL and `>` ends the link: neither may come from the URL.
     target = escape(url).replace("|", "%7C").replace(" ", "%20")
-    if not url.startswith(("http://", "https://")) or len(target) > URL_LIMIT:
+    if not url.startswith(("http://", "https://")) or len(target) > url_limit:
         return label
     return f"<{target}|{label}>"
 
@@ -121,10 +125,41 @@ def render_alert(alert: Alert, *, now: datetime | None = None) -> tuple[str, lis
         SectionBlock(text=_mrkdwn(body)),
         ContextBlock(elements=[_mrkdwn(meta)]),
     ]
+    if alert.events:
+        labels = " · ".join(tag_label(tag) for tag in alert.events)
+        blocks.append(ContextBlock(elements=[_mrkdwn(fit(labels, CONTEXT_TEXT_LIMIT))]))
     if alert.why:
         blocks.append(ContextBlock(elements=[_mrkdwn(fit(messages.why_line(alert.why), CONTEXT_TEXT_LIMIT))]))
     text = fit(f"{', '.join(alert.companies)}: {alert.title} ({alert.source})", FALLBACK_LIMIT)
     return text, [block.to_dict() for block in blocks]
+
+
+def render_coverage(coverage: Coverage) -> tuple[str, list[dict]]:
+    """The fallback `text` and `blocks` of later coverage: one section, every untrusted part escaped.
+
+    In the alert's thread it says who else covered the story (three outlets linked, then
+    "+N more") and which tracked companies the later coverage adds. Without a thread
+    (no `parent_message_id`) it first names the story, linked.
+    """
+    named = coverage.outlets[: messages.OUTLETS_NAMED]
+    more = len(coverage.outlets) - len(named)
+    lines = [messages.also_covered([_outlet_link(outlet) for outlet in named], more=more)]
+    plain = [messages.also_covered([fit(outlet.source, OUTLET_LABEL_LIMIT) for outlet in named], more=more)]
+    if not coverage.parent_message_id:
+        story = link(coverage.story_url, coverage.story_title, url_limit=COVERAGE_URL_LIMIT)
+        lines.insert(0, messages.coverage_of(story))
+        plain.insert(0, messages.coverage_of(fit(coverage.story_title, TITLE_LIMIT)))
+    body = "\n".join(line for line in lines if line)
+    if coverage.new_companies:
+        companies = messages.now_also_mentions(coverage.new_companies)
+        body += "\n" + fit(companies, SECTION_TEXT_LIMIT - len(body) - 1)
+        plain.append(fit(companies, FALLBACK_LIMIT // 2))
+    text = "\n".join(line for line in plain if line)
+    return text, [SectionBlock(text=_mrkdwn(body)).to_dict()]
+
+
+def _outlet_link(outlet: Outlet) -> str:
+    return link(outlet.url, outlet.source, title_limit=OUTLET_LABEL_LIMIT, url_limit=COVERAGE_URL_LIMIT)
 
 
 def render_result(result: SearchResult) -> list[Block]:
@@ -307,12 +342,21 @@ class SlackAdapter:
         """Post a reply as a channel message; return its `ts`. Raises `DeliveryError`."""
         return await self._post(channel, text=fit(reply.text, FALLBACK_LIMIT), blocks=render_reply(reply))
 
-    async def _post(self, channel: ChannelRef, *, text: str, blocks: list[dict]) -> str | None:
+    async def post_coverage(self, channel: ChannelRef, coverage: Coverage) -> str | None:
+        """Post later coverage in the thread of the story's alert (a channel message when there is
+        none); return the message `ts`. Raises `DeliveryError`."""
+        text, blocks = render_coverage(coverage)
+        return await self._post(channel, text=text, blocks=blocks, thread_ts=coverage.parent_message_id)
+
+    async def _post(self, channel: ChannelRef, *, text: str, blocks: list[dict],
+                    thread_ts: str | None = None) -> str | None:
         channel_id = await self.fetch_channel_id(channel)
+        # A reply stays in its thread: reply_broadcast would repeat it in the channel.
+        thread = {"thread_ts": thread_ts, "reply_broadcast": False} if thread_ts else {}
         async with self._paced(channel_id):
             response = await self._call(
                 str(channel), "chat_postMessage",
-                channel=channel_id, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False,
+                channel=channel_id, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False, **thread,
             )
         return response.get("ts")
 

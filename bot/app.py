@@ -83,8 +83,11 @@ class App:
             backlog=config.alerts.backlog,
             clock=clock,
             page_concurrency=config.fetch.concurrency,
+            story_window=config.alerts.story_window,
         )
-        self.dispatcher = Dispatcher(self.store, self.adapters, clock=clock)
+        self.dispatcher = Dispatcher(
+            self.store, self.adapters, clock=clock,
+            coverage_quiet=config.alerts.coverage_quiet, coverage_longest=config.alerts.coverage_longest)
         self.commands = Commands(self.store, CompanyIndex(names), clock=clock, matcher=matcher)
         self._exit = AsyncExitStack()
         self._polls: set[asyncio.Task] = set()
@@ -117,9 +120,13 @@ class App:
         return report
 
     async def poll_once(self) -> tuple[list[PollReport], DeliveryReport]:
-        """Poll every source once (concurrently), then deliver the outbox."""
+        """Poll every source once (concurrently), then deliver the outbox.
+
+        Later copies of a story go out at once, as one reply per story: a one-shot poll does
+        not stay to wait for more copies.
+        """
         reports = await asyncio.gather(*(self.pipeline.poll(s) for s in self.config.sources))
-        delivery = await self.dispatcher.deliver_pending()
+        delivery = await self.dispatcher.deliver_pending(gather_coverage=False)
         return list(reports), delivery
 
     async def run(self, stop: asyncio.Event) -> None:

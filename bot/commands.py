@@ -48,7 +48,11 @@ class Commands:
         article = self._store.article(canonical_url(url) or url)
         if article is None or self._matcher is None:
             return Reply(messages.not_stored(url))
-        return Reply(explain(self._matcher.match(article.title, article.text), article.title))
+        text = explain(self._matcher.match(article.title, article.text), article.title)
+        story = self._store.story_articles(article.url)
+        if len(story) > 1:
+            text += "\n" + messages.story_coverage(story, article.url)
+        return Reply(text)
 
     def search(self, text: str, *, limit: int = RESULTS_PER_ANSWER) -> Reply:
         """Run a lookup synchronously (the CLI calls this directly).
@@ -64,7 +68,8 @@ class Commands:
         try:
             page = self._store.search_page(
                 companies=query.companies, terms=query.terms, phrases=query.phrases, exclude=query.exclude,
-                since=query.since, source=query.source, about=query.about, lang=query.lang, after=query.after,
+                since=query.since, source=query.source, about=query.about, lang=query.lang, event=query.event,
+                after=query.after,
                 limit=limit, now=self._clock(),
             )
         except ValueError:  # a cursor the store cannot read: an old or hand-edited `after:`

@@ -263,10 +263,18 @@ class WatchlistConfig(BaseModel):
 
 
 class AlertsConfig(BaseModel):
-    """When stories become alerts."""
+    """When stories become alerts, and how later copies of a story are gathered under its alert.
+
+    Articles published within `story_window` of each other whose title and lead are nearly
+    the same are one story. Its later copies are posted as one reply in the alert's thread
+    once no copy arrived for `coverage_quiet`, or the oldest waited `coverage_longest`.
+    """
 
     model_config = _MODEL
     backlog: Annotated[Duration, _at_least(timedelta(0))] = timedelta(0)
+    story_window: Annotated[Duration, _at_least(timedelta(0))] = timedelta(days=3)
+    coverage_quiet: Annotated[Duration, _at_least(timedelta(0))] = timedelta(minutes=10)
+    coverage_longest: Annotated[Duration, _at_least(timedelta(0))] = timedelta(hours=1)
 
 
 def _url_path(value: str) -> str:

@@ -13,7 +13,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.errors import DeliveryError
@@ -21,6 +21,7 @@ from bot.models import Alert, ChannelRef, Coverage, Reply, parse_channel
 from bot.store import Store
 
 log = logging.getLogger(__name__)
+NOW = timedelta(0)
 
 
 
@@ -56,20 +57,28 @@ class DeliveryReport:
     sent: tuple[Alert, ...] = ()
     failed: int = 0
     waiting: int = 0  # pending for a platform that has no running adapter
+    coverage: tuple[Coverage, ...] = ()  # thread replies posted
 
 
 class Dispatcher:
     """Delivers the outbox; one round at a time (concurrent calls wait for the running one)."""
 
-    def __init__(self, store: Store, adapters: Mapping[str, ChatAdapter], *, clock: Callable[[], datetime]):
+    def __init__(self, store: Store, adapters: Mapping[str, ChatAdapter], *, clock: Callable[[], datetime],
+                 coverage_quiet: timedelta = timedelta(minutes=10), coverage_longest: timedelta = timedelta(hours=1)):
         self._store = store
         self._adapters = dict(adapters)
         self._clock = clock
+        self._coverage_quiet = coverage_quiet
+        self._coverage_longest = coverage_longest
         self._lock = asyncio.Lock()
         self._warned: set[str] = set()
 
-    async def deliver_pending(self) -> DeliveryReport:
-        """Send every pending alert whose platform has an adapter; return what happened."""
+    async def deliver_pending(self, *, gather_coverage: bool = True) -> DeliveryReport:
+        """Send every pending alert whose platform has an adapter, then the coverage replies due.
+
+        `gather_coverage=False` sends every pending coverage reply now instead of waiting for
+        more copies of the story (for one-shot polls).
+        """
         async with self._lock:
             sent: list[Alert] = []
             failed = waiting = 0
@@ -93,7 +102,25 @@ class Dispatcher:
                 assert alert.id is not None
                 self._store.mark_sent(alert.id, now=self._clock(), message_id=message_id)
                 sent.append(alert)
-            return DeliveryReport(tuple(sent), failed, waiting)
+            coverage: list[Coverage] = []
+            quiet, longest = (self._coverage_quiet, self._coverage_longest) if gather_coverage else (NOW, NOW)
+            for reply in self._store.pending_coverage(now=self._clock(), quiet=quiet, longest=longest):
+                channel = parse_channel(reply.channel)
+                adapter = self._adapters.get(channel.platform)
+                if adapter is None or reply.channel in blocked:
+                    waiting += adapter is None
+                    continue
+                try:
+                    message_id = await adapter.post_coverage(channel, reply)
+                except DeliveryError as error:
+                    failed += 1
+                    blocked.add(reply.channel)
+                    log.warning("could not post coverage to %s: %s", reply.channel, error)
+                    self._store.mark_failed(reply.ids, now=self._clock(), error=str(error), permanent=error.permanent)
+                    continue
+                self._store.mark_sent(reply.ids, now=self._clock(), message_id=message_id)
+                coverage.append(reply)
+            return DeliveryReport(tuple(sent), failed, waiting, tuple(coverage))
 
     def _record_failure(self, alert: Alert, error: DeliveryError) -> None:
         assert alert.id is not None

@@ -51,6 +51,11 @@ COMMON_MATCHES = 2000  # matches of the words above which only the newest are ra
 # Substring terms only: walk the published index newest first and stop at `limit` hits.
 _BY_DATE = """SELECT a.id FROM articles a WHERE a.id BETWEEN :low AND :high {filters}
 ORDER BY a.published DESC, a.id DESC LIMIT :limit"""
+# An event tag and nothing else to look for: that tag's stories, newest first.
+_BY_EVENT = """SELECT a.id FROM article_events e JOIN articles a ON a.id = e.article_id
+WHERE e.tag = :event AND e.article_id BETWEEN :low AND :high {filters}
+ORDER BY a.published DESC, a.id DESC LIMIT :limit"""
+EVENT_FILTER = "AND a.id IN (SELECT article_id FROM article_events WHERE tag = :event)"
 _SCAN_FILTER = "AND (instr(a.title, :s{i}) > 0 OR instr(a.text, :s{i}) > 0)"
 _SCAN_EXCLUDE = "AND instr(a.title, :x{i}) = 0 AND instr(a.text, :x{i}) = 0"
 ABOUT_ANY = "AND EXISTS (SELECT 1 FROM article_companies ac WHERE ac.article_id = a.id AND ac.about)"
@@ -83,8 +88,12 @@ def parse_terms(terms: Sequence[str], joiner: str = " AND ") -> tuple[str, list[
 
 
 def ranking_sql(relevance: bool, scans: int, companies: int, excluded_scans: int = 0, *,
-                 about: bool = False, filters: str = "") -> str:
+                 about: bool = False, filters: str = "", event: bool = False) -> str:
     """The query returning ranked article ids, for the parameters `search_page` binds."""
+    if event and not (relevance or scans or companies):
+        return _BY_EVENT.format(filters=scan_filters(filters, 0, excluded_scans))
+    if event:
+        filters += " " + EVENT_FILTER
     filters = scan_filters(filters, scans, excluded_scans)
     in_companies = ", ".join(f":c{i}" for i in range(companies))
     about_only = "AND about" if about else ""

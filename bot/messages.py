@@ -19,6 +19,8 @@ Look up stored stories: /intel <companies and words>
   /intel globex source:wire   from one source (quote names with spaces: source:"Tech Wire")
   /intel about:globex         only stories about Globex, not passing mentions
   /intel xiaomi lang:zh       stories in one language
+  /intel globex event:funding stories of one kind of event: funding, acquisition, launch,
+                              partnership, leadership, layoffs, legal, earnings, expansion
   /intel why <url>            which companies a stored story names, and why
   /intel help                 this text"""
 
@@ -42,6 +44,8 @@ KNOWN_OPERATORS = {
     "since": "since:7d, since:12h or since:2026-01-01",
     "source": "source:<name>, e.g. source:wire",
     "lang": "lang:<ISO code>, e.g. lang:zh",
+    "event": "event:<tag>, one of funding, acquisition, launch, partnership, leadership, layoffs, legal, "
+             "earnings, expansion",
     "after": "after: is written by the “More” button; run the lookup again",
     "about": "about: or about:<company>",
 }
@@ -88,12 +92,14 @@ def describe(query: Query) -> str:
         parts.append(f"from {query.source}")
     if query.lang:
         parts.append(f"in language “{query.lang}”")
+    if query.event:
+        parts.append(f"tagged {query.event}")
     return ", ".join(parts) or "anything"
 
 
 def no_results(query: Query) -> str:
     """Say what was searched, and suggest a broader lookup."""
-    narrowed = query.exclude or query.since or query.source or query.lang or query.about
+    narrowed = query.exclude or query.since or query.source or query.lang or query.about or query.event
     core = [*query.companies, *query.terms, *(f'"{p}"' for p in query.phrases)]
     if narrowed and core:
         hint = f"Try without the filters: `/intel {' '.join(core)}`"
@@ -109,7 +115,8 @@ def no_results(query: Query) -> str:
 
 
 def results_heading(count: int, query: Query, *, page: int = 1) -> str:
-    what = " ".join([*query.companies, *query.terms, *(f'"{p}"' for p in query.phrases)])
+    what = " ".join([*query.companies, *query.terms, *(f'"{p}"' for p in query.phrases),
+                     *([f"event:{query.event}"] if query.event else [])])
     noun = "story" if count == 1 else "stories"
     where = f" (page {page})" if page > 1 else ", best first"
     return f"{count} {noun} for “{what}”{where}:"
@@ -167,4 +174,14 @@ def now_also_mentions(companies: Sequence[str]) -> str:
 def coverage_of(title: str) -> str:
     """Where a platform has no threads, the reply says which story it is about."""
     return f"More coverage of “{title}”"
+
+
+def story_coverage(articles: Sequence[tuple[str, str, str]], url: str) -> str:
+    """For `/intel why`: the story's first article and its other coverage, one line each."""
+    lines = ["One story, carried by:"]
+    for number, (source, link, title) in enumerate(articles):
+        marks = ["first"] if number == 0 else []
+        marks += ["this one"] if link == url else []
+        lines.append(f"  {source}: {title} {link}" + (f" ({', '.join(marks)})" if marks else ""))
+    return "\n".join(lines)
 

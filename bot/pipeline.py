@@ -4,6 +4,10 @@ A poll is isolated: whatever goes wrong with a source is recorded against that s
 returned in its `PollReport`; it never raises into the scheduler and never touches other
 sources. Each new article is written with its mentions and its outbox alerts in a single
 transaction, so a crash mid-poll leaves either the whole article or nothing.
+
+An article whose content fingerprint (title and lead) matches an article published within
+the story window joins that story: where the story was already alerted, it becomes coverage
+in the alert's thread instead of a second alert.
 """
 
 from __future__ import annotations
@@ -17,8 +21,10 @@ from datetime import datetime, timedelta
 
 from bot.errors import ExtractError, FeedError, FetchError, IntelbotError
 from bot.extract import Extractor
+from bot.events import event_tags
 from bot.feeds import canonical_url, parse_feed
 from bot.fetch import Fetcher
+from bot.fingerprint import distance, fingerprint, same_story
 from bot.matcher import CompanyMatcher, MatchResult
 from bot.models import Alert, Article, Entry, ExtractedPage, FetchResult, Route
 from bot.routing import Watchlist, is_announceable, route
@@ -65,6 +71,7 @@ class Pipeline:
         backlog: timedelta,
         clock: Callable[[], datetime],
         page_concurrency: int = 4,
+        story_window: timedelta = timedelta(days=3),
     ):
         self._store = store
         self._fetcher = fetcher
@@ -74,6 +81,7 @@ class Pipeline:
         self._backlog = backlog
         self._clock = clock
         self._page_slots = asyncio.Semaphore(page_concurrency)
+        self._story_window = story_window
 
     async def poll(self, source: SourceSpec) -> PollReport:
         """Poll `source` once. Never raises for a problem of the source itself."""
@@ -187,19 +195,40 @@ class Pipeline:
         if is_announceable(article.published, first_poll=first_poll, backlog=self._backlog, now=self._clock()):
             routes = route(article, match, self._watchlists)
         summary = summarize(article.text, match.mentions, fallback=article.description)
+        events = event_tags(article.title, article.text or article.description)
         alerts = [
             Alert(
                 watchlist=r.watchlist, channel=r.channel, companies=r.companies, title=article.title,
                 url=article.url, source=article.source, published=article.published, summary=summary,
-                why=why_line(match, r.companies),
+                why=why_line(match, r.companies), events=events,
             )
             for r in routes
         ]
         salience = {c.company: (c.score, c.about) for c in match.companies}
-        stored = self._store.add_article(article, match.mentions, alerts, replace=replace, salience=salience)
+        mark = fingerprint(article.title, article.text or article.description)
+        stored = self._store.add_article(
+            article, match.mentions, alerts, replace=replace, salience=salience,
+            story=None if replace else self._story_of(article, mark), fingerprint=mark, events=events,
+        )
         if stored is None:
             return None
         return len(stored[1])
+
+    def _story_of(self, article: Article, mark: int | None) -> int | None:
+        """The story (its first article's id) that `article` is a copy of, or None for a new story.
+
+        The nearest fingerprint among articles published within the story window wins; on a
+        tie, the oldest story.
+        """
+        if mark is None or not self._story_window:
+            return None
+        window = self._story_window
+        candidates = self._store.story_candidates(article.published - window, article.published + window)
+        best: tuple[int, int] | None = None
+        for story, other in candidates:
+            if same_story(mark, other) and (best is None or distance(mark, other) < best[0]):
+                best = (distance(mark, other), story)
+        return best[1] if best else None
 
 
 def why_line(match: MatchResult, companies: Sequence[str]) -> str:

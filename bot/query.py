@@ -11,6 +11,8 @@ cannot use it lists in `Query.problems` for the answer to name.
     source:wire  source:"Tech Wire"         from that source (its configured name, any case)
     about:  about:twitter  only stories about the company, not passing mentions
     lang:zh                stories in that language (ISO 639-1)
+    event:funding          stories tagged with that event (funding, acquisition, launch, ...;
+                           alone, the newest such stories)
     after:<token>          the next page of an earlier answer (written by the bot in `more`)
 """
 
@@ -21,10 +23,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+from bot.events import tag_named
 from bot.matcher import CompanyNames, builtin_senses, normalize
 
 LONGEST_ALIAS_WORDS = 4
-OPERATORS = ("since", "source", "about", "lang", "after")
+OPERATORS = ("since", "source", "about", "lang", "event", "after")
 # Ordinary words within one edit of a company alias: searched as words, never "corrected".
 NOT_TYPOS = frozenset({"goggle", "goggles", "titter", "alphabets", "tweeter", "twitted"})
 _OPERATOR = re.compile(r"^([A-Za-z][A-Za-z_-]*):(.*)$", re.DOTALL)
@@ -47,14 +50,15 @@ class Query:
     source: str | None = None
     about: bool = False
     lang: str | None = None
+    event: str | None = None  # an event tag of bot/events.py
     after: str | None = None  # the paging cursor, opaque here
     corrections: tuple[tuple[str, str], ...] = ()  # (word as typed, company it was read as)
     problems: tuple[str, ...] = ()  # operators or values that could not be used, as typed
 
     @property
     def empty(self) -> bool:
-        """Nothing to search for: filters and exclusions alone select nothing."""
-        return not (self.companies or self.terms or self.phrases)
+        """Nothing to search for: filters and exclusions alone select nothing (an event tag does)."""
+        return not (self.companies or self.terms or self.phrases or self.event)
 
 
 class CompanyIndex:
@@ -227,6 +231,11 @@ def _apply_operator(name: str, value: str, options: dict[str, object], now: date
         if not _LANG.match(lang):
             return False
         options["lang"] = lang
+    elif name == "event":
+        tag = tag_named(value)
+        if tag is None:
+            return False
+        options["event"] = tag
     elif name == "after":
         if not _CURSOR.match(value):
             return False

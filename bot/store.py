@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace as replace_fields
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from bot.errors import StoreError
@@ -34,7 +34,7 @@ from bot.lookup_sql import (
     scan_filters,
     unmark,
 )
-from bot.models import Alert, Article, Mention, SearchResult, SourceState
+from bot.models import Alert, Article, Coverage, Mention, Outlet, SearchResult, SourceState
 
 _BUSY_SECONDS = 5.0
 _PRAGMAS = (
@@ -115,9 +115,33 @@ def m003_article_companies(db: sqlite3.Connection) -> None:
         SELECT article_id, company, count(*), 1 FROM mentions GROUP BY article_id, company""")
 
 
+def m004_stories(db: sqlite3.Connection) -> None:
+    """Stories (copies of one article gathered under the first), event tags, and coverage replies.
+
+    `articles.story_id` is the id of the story's first article (its own id for a first
+    article); `fingerprint` is the content fingerprint (bot/fingerprint.py) that joins copies.
+    An outbox row is an `alert` (the story's message in a channel) or a `coverage` row (a
+    later article of the story, posted as a reply in the alert's thread).
+    """
+    db.execute("ALTER TABLE articles ADD COLUMN story_id INTEGER")
+    db.execute("ALTER TABLE articles ADD COLUMN fingerprint INTEGER")
+    db.execute("UPDATE articles SET story_id = id")
+    db.execute("CREATE INDEX articles_story ON articles (story_id)")
+    db.execute("""CREATE TABLE article_events (
+        article_id INTEGER NOT NULL REFERENCES articles (id) ON DELETE CASCADE, tag TEXT NOT NULL,
+        PRIMARY KEY (article_id, tag)) WITHOUT ROWID""")
+    db.execute("CREATE INDEX article_events_tag ON article_events (tag, article_id)")
+    db.execute("ALTER TABLE alerts ADD COLUMN kind TEXT NOT NULL DEFAULT 'alert' CHECK (kind IN ('alert', 'coverage'))")
+    db.execute("ALTER TABLE alerts ADD COLUMN story_id INTEGER")
+    db.execute("ALTER TABLE alerts ADD COLUMN events TEXT NOT NULL DEFAULT '[]'")
+    db.execute("ALTER TABLE alerts ADD COLUMN new_companies TEXT NOT NULL DEFAULT '[]'")
+    db.execute("UPDATE alerts SET story_id = article_id")
+    db.execute("CREATE INDEX alerts_story ON alerts (story_id, channel)")
+
+
 # Append only: a released migration is never edited, its successor fixes it.
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
-    m001_initial, m002_alert_why, m003_article_companies)
+    m001_initial, m002_alert_why, m003_article_companies, m004_stories)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _SOURCE_COLUMNS = "name, url, etag, last_modified, polls, last_success, last_error, last_error_at, page_hash"
@@ -138,21 +162,25 @@ ON CONFLICT (name) DO UPDATE SET
     polls = CASE WHEN url = excluded.url THEN polls ELSE 0 END, url = excluded.url,
     last_error = excluded.last_error, last_error_at = excluded.last_error_at"""
 _INSERT_ARTICLE = """
-INSERT INTO articles (source, url, guid, title, text, description, language, published, fetched_at)
-VALUES (:source, :url, :guid, :title, :text, :description, :language, :published, :fetched_at)"""
+INSERT INTO articles (source, url, guid, title, text, description, language, published, fetched_at,
+    story_id, fingerprint)
+VALUES (:source, :url, :guid, :title, :text, :description, :language, :published, :fetched_at,
+    :story_id, :fingerprint)"""
 _REPLACE_ARTICLE = """
-UPDATE articles SET title = :title, text = :text, description = :description, language = :language
+UPDATE articles SET title = :title, text = :text, description = :description, language = :language,
+    fingerprint = :fingerprint
 WHERE id = :id"""
 _INSERT_MENTION = """
 INSERT INTO mentions (article_id, company, alias, field, "start", "end") VALUES (?, ?, ?, ?, ?, ?)"""
 _INSERT_SALIENCE = "INSERT INTO article_companies (article_id, company, score, about) VALUES (?, ?, ?, ?)"
 _INSERT_ALERT = """
 INSERT INTO alerts (article_id, watchlist, channel, companies, title, url, source, published, summary,
-    why, created_at)
+    why, created_at, kind, story_id, events, new_companies)
 VALUES (:article_id, :watchlist, :channel, :companies, :title, :url, :source, :published, :summary,
-    :why, :created_at)
+    :why, :created_at, :kind, :story_id, :events, :new_companies)
 ON CONFLICT (article_id, channel) DO NOTHING"""
-_ALERT_COLUMNS = "id, watchlist, channel, companies, title, url, source, published, summary, why"
+STORY_COPIES = 3  # a lookup ranks this many articles per result shown, for stories with copies
+_ALERT_COLUMNS = "id, watchlist, channel, companies, title, url, source, published, summary, why, events"
 
 class Store:
     """intelbot's SQLite database: sources, articles, mentions, full-text search and the outbox.
@@ -310,7 +338,8 @@ class Store:
 
     def add_article(
         self, article: Article, mentions: Sequence[Mention], alerts: Sequence[Alert], *, replace: bool = False,
-        salience: Mapping[str, tuple[float, bool]] | None = None,
+        salience: Mapping[str, tuple[float, bool]] | None = None, story: int | None = None,
+        fingerprint: int | None = None, events: Sequence[str] = (),
     ) -> tuple[int, list[int]] | None:
         """Store an article with its mentions and outbox rows; return (article id, new alert ids).
 
@@ -320,25 +349,63 @@ class Store:
         outbox row's `created_at` is the article's `fetched_at`. `salience` maps a company to
         (score, about) from the matcher; companies it lacks get their mention count as score
         and count as about (as stories stored before salience was kept).
+
+        `story` is the id of the story this article is a later copy of (see `story_candidates`),
+        None for a new story. In a channel that already has the story's alert, the article's
+        alert becomes a `coverage` row naming the companies the story had not named before.
         """
         values = {"source": article.source, "url": article.url, "guid": article.guid,
                   "title": article.title, "text": article.text, "description": article.description,
                   "language": article.language, "published": _to_epoch(article.published),
-                  "fetched_at": _to_epoch(article.fetched_at)}
+                  "fetched_at": _to_epoch(article.fetched_at), "story_id": story, "fingerprint": fingerprint}
         with self._transaction() as db:
-            row = db.execute("SELECT id FROM articles WHERE url = ?", (article.url,)).fetchone()
+            row = db.execute("SELECT id, story_id FROM articles WHERE url = ?", (article.url,)).fetchone()
             if row is None:
+                if story is not None and not db.execute(
+                        "SELECT 1 FROM articles WHERE id = ? AND story_id = id", (story,)).fetchone():
+                    raise StoreError(f"no story {story} in {self.path}")
                 article_id = db.execute(_INSERT_ARTICLE, values).lastrowid
+                if story is None:
+                    db.execute("UPDATE articles SET story_id = id WHERE id = ?", (article_id,))
             elif not replace:
                 return None
             else:
-                article_id = row[0]
+                article_id, story = row[0], (row[1] if row[1] != row[0] else None)
                 db.execute(_REPLACE_ARTICLE, {**values, "id": article_id})
-                db.execute("DELETE FROM mentions WHERE article_id = ?", (article_id,))
-                db.execute("DELETE FROM article_companies WHERE article_id = ?", (article_id,))
+                for table in ("mentions", "article_companies", "article_events"):
+                    db.execute(f"DELETE FROM {table} WHERE article_id = ?", (article_id,))
+            known = self._story_companies(db, story, article_id) if story is not None else set()
             self._insert_mentions(db, article_id, mentions)
             self._insert_salience(db, article_id, mentions, salience or {})
-            return article_id, self._insert_alerts(db, article_id, alerts, values["fetched_at"])
+            db.executemany("INSERT OR IGNORE INTO article_events (article_id, tag) VALUES (?, ?)",
+                           [(article_id, tag) for tag in events])
+            return article_id, self._insert_alerts(
+                db, article_id, alerts, values["fetched_at"], story=story, known=known, events=events)
+
+    def story_candidates(self, start: datetime, end: datetime) -> list[tuple[int, int]]:
+        """(story id, fingerprint) of the articles published in [start, end] that have a fingerprint."""
+        with self._transaction("BEGIN") as db:
+            return db.execute(
+                "SELECT story_id, fingerprint FROM articles INDEXED BY articles_published"
+                " WHERE published BETWEEN ? AND ? AND fingerprint IS NOT NULL ORDER BY id",
+                (_to_epoch(start), _to_epoch(end)),
+            ).fetchall()
+
+    def story_articles(self, url: str) -> list[tuple[str, str, str]]:
+        """(source, url, title) of every article of the story the article at `url` belongs to, first first."""
+        with self._transaction("BEGIN") as db:
+            return db.execute(
+                "SELECT source, url, title FROM articles WHERE story_id ="
+                " (SELECT story_id FROM articles WHERE url = ?) ORDER BY id", (url,),
+            ).fetchall()
+
+    def _story_companies(self, db: sqlite3.Connection, story: int, article_id: int) -> set[str]:
+        """The companies (case-folded) the story's other articles name."""
+        rows = db.execute(
+            "SELECT DISTINCT ac.company FROM articles a JOIN article_companies ac ON ac.article_id = a.id"
+            " WHERE a.story_id = ? AND a.id != ?", (story, article_id),
+        )
+        return {company.casefold() for (company,) in rows}
 
     def _insert_mentions(self, db: sqlite3.Connection, article_id: int, mentions: Sequence[Mention]) -> None:
         """Write an article's mentions (inside the caller's transaction)."""
@@ -363,16 +430,28 @@ class Store:
         )
 
     def _insert_alerts(
-        self, db: sqlite3.Connection, article_id: int, alerts: Sequence[Alert], created_at: int
+        self, db: sqlite3.Connection, article_id: int, alerts: Sequence[Alert], created_at: int, *,
+        story: int | None, known: set[str], events: Sequence[str],
     ) -> list[int]:
-        """Queue alerts, skipping channels this article already has one for; return the new row ids."""
+        """Queue alerts (or coverage of an alerted story), skipping channels this article already
+        has one for; return the new row ids."""
         new_ids = []
         for alert in alerts:
+            kind, new_companies = "alert", []
+            if story is not None and db.execute(
+                "SELECT 1 FROM alerts WHERE story_id = ? AND channel = ? AND kind = 'alert' AND article_id != ?",
+                (story, alert.channel, article_id),
+            ).fetchone():
+                kind = "coverage"
+                new_companies = [c for c in alert.companies if c.casefold() not in known]
             cursor = db.execute(_INSERT_ALERT, {
                 "article_id": article_id, "watchlist": alert.watchlist, "channel": alert.channel,
                 "companies": json.dumps(list(alert.companies), ensure_ascii=False), "title": alert.title,
                 "url": alert.url, "source": alert.source, "published": _to_epoch(alert.published),
-                "summary": alert.summary, "why": alert.why, "created_at": created_at})
+                "summary": alert.summary, "why": alert.why, "created_at": created_at, "kind": kind,
+                "story_id": story if story is not None else article_id,
+                "events": json.dumps(list(alert.events or events)),
+                "new_companies": json.dumps(new_companies, ensure_ascii=False)})
             if cursor.rowcount == 1:  # 0 when the channel already had this article
                 new_ids.append(cursor.lastrowid)
         return new_ids
@@ -385,37 +464,78 @@ class Store:
     # --- outbox ---
 
     def pending_alerts(self, limit: int = 100) -> list[Alert]:
-        """Alerts waiting to be sent, oldest first, with `Alert.id` set."""
+        """Alerts (not coverage) waiting to be sent, oldest first, with `Alert.id` set."""
         with self._transaction("BEGIN") as db:
             rows = db.execute(
-                f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE state = 'pending' ORDER BY id LIMIT ?", (limit,)
+                f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE state = 'pending' AND kind = 'alert'"
+                " ORDER BY id LIMIT ?", (limit,)
             ).fetchall()
         return [
             Alert(watchlist=watchlist, channel=channel, companies=tuple(json.loads(companies)), title=title,
-                  url=url, source=source, published=_from_epoch(published), summary=summary, why=why, id=alert_id)
-            for alert_id, watchlist, channel, companies, title, url, source, published, summary, why in rows
+                  url=url, source=source, published=_from_epoch(published), summary=summary, why=why, id=alert_id,
+                  events=tuple(json.loads(events)))
+            for alert_id, watchlist, channel, companies, title, url, source, published, summary, why, events in rows
         ]
 
-    def mark_sent(self, alert_id: int, *, now: datetime, message_id: str | None = None) -> None:
-        """Record that an alert was delivered; `message_id` is the platform's id for the post."""
-        self._update_alert(
+    def pending_coverage(self, *, now: datetime, quiet: timedelta, longest: timedelta) -> list[Coverage]:
+        """Coverage replies due now: one per (story, channel), gathering every pending copy.
+
+        A story's copies usually arrive in a burst over several polls: a reply is due once no
+        copy arrived for `quiet`, or its oldest copy waited `longest`. Coverage of an alert
+        still pending waits for it; of an alert that failed, goes out without a thread.
+        """
+        with self._transaction("BEGIN") as db:
+            rows = db.execute(
+                "SELECT c.id, c.story_id, c.channel, c.source, c.url, c.title, c.new_companies, c.created_at,"
+                " p.state, p.message_id, p.title, p.url FROM alerts c JOIN alerts p"
+                " ON p.story_id = c.story_id AND p.channel = c.channel AND p.kind = 'alert'"
+                " WHERE c.state = 'pending' AND c.kind = 'coverage' ORDER BY c.id"
+            ).fetchall()
+        batches: dict[tuple[int, str], list[tuple]] = {}
+        for row in rows:
+            if row[8] != "pending":
+                batches.setdefault((row[1], row[2]), []).append(row)
+        due = []
+        moment = _to_epoch(now)
+        for (_, channel), batch in batches.items():
+            newest, oldest = max(r[7] for r in batch), min(r[7] for r in batch)
+            if moment - newest < quiet.total_seconds() and moment - oldest < longest.total_seconds():
+                continue
+            first = batch[0]
+            new_companies = dict.fromkeys(c for r in batch for c in json.loads(r[6]))
+            outlets: dict[str, Outlet] = {}  # one per source: a site's second copy is not news
+            for _, _, _, source, url, title, *_ in batch:
+                outlets.setdefault(source.casefold(), Outlet(source, url, title))
+            due.append(Coverage(
+                channel=channel, story_title=first[10], story_url=first[11],
+                outlets=tuple(outlets.values()),
+                parent_message_id=first[9] if first[8] == "sent" else None,
+                new_companies=tuple(new_companies), ids=tuple(r[0] for r in batch),
+            ))
+        return due
+
+    def mark_sent(self, alert_id: int | Sequence[int], *, now: datetime, message_id: str | None = None) -> None:
+        """Record that an alert (or the rows of one coverage reply) was delivered as `message_id`."""
+        self._update_alerts(
             "state = 'sent', sent_at = :now, last_attempt_at = :now, message_id = :message_id",
-            {"id": alert_id, "now": _to_epoch(now), "message_id": message_id},
+            alert_id, {"now": _to_epoch(now), "message_id": message_id},
         )
 
-    def mark_failed(self, alert_id: int, *, now: datetime, error: str, permanent: bool) -> None:
+    def mark_failed(self, alert_id: int | Sequence[int], *, now: datetime, error: str, permanent: bool) -> None:
         """Count a failed delivery; a permanent failure leaves the outbox, another stays pending."""
-        self._update_alert(
+        self._update_alerts(
             "attempts = attempts + 1, last_error = :error, last_attempt_at = :now, "
             "state = CASE WHEN :permanent THEN 'failed' ELSE state END",
-            {"id": alert_id, "now": _to_epoch(now), "error": error, "permanent": permanent},
+            alert_id, {"now": _to_epoch(now), "error": error, "permanent": permanent},
         )
 
-    def _update_alert(self, assignments: str, params: dict[str, object]) -> None:
-        """Update one outbox row; an unknown id is a StoreError (a caller bug, not a race)."""
+    def _update_alerts(self, assignments: str, ids: int | Sequence[int], params: dict[str, object]) -> None:
+        """Update outbox rows in one transaction; an unknown id is a StoreError (a caller bug, not a race)."""
+        ids = [ids] if isinstance(ids, int) else list(ids)
         with self._transaction() as db:
-            if db.execute(f"UPDATE alerts SET {assignments} WHERE id = :id", params).rowcount != 1:
-                raise StoreError(f"no alert with id {params['id']} in {self.path}")
+            for alert_id in ids:
+                if db.execute(f"UPDATE alerts SET {assignments} WHERE id = :id", {**params, "id": alert_id}).rowcount != 1:
+                    raise StoreError(f"no alert with id {alert_id} in {self.path}")
 
     def alert_counts(self) -> dict[str, int]:
         """How many alerts are in each state: {'pending': n, 'sent': n, 'failed': n}."""
@@ -429,25 +549,28 @@ class Store:
     def search(
         self, *, companies: Sequence[str] = (), terms: Sequence[str] = (), phrases: Sequence[str] = (),
         exclude: Sequence[str] = (), since: datetime | None = None, source: str | None = None,
-        about: bool = False, lang: str | None = None, after: str | None = None, limit: int = 5, now: datetime,
+        about: bool = False, lang: str | None = None, event: str | None = None, after: str | None = None,
+        limit: int = 5, now: datetime,
     ) -> list[SearchResult]:
         """The results of `search_page` (same arguments), without the paging cursor."""
         return self.search_page(
             companies=companies, terms=terms, phrases=phrases, exclude=exclude, since=since, source=source,
-            about=about, lang=lang, after=after, limit=limit, now=now,
+            about=about, lang=lang, event=event, after=after, limit=limit, now=now,
         ).results
 
     def search_page(
         self, *, companies: Sequence[str] = (), terms: Sequence[str] = (), phrases: Sequence[str] = (),
         exclude: Sequence[str] = (), since: datetime | None = None, source: str | None = None,
-        about: bool = False, lang: str | None = None, after: str | None = None, limit: int = 5, now: datetime,
+        about: bool = False, lang: str | None = None, event: str | None = None, after: str | None = None,
+        limit: int = 5, now: datetime,
     ) -> SearchPage:
         """Stories that mention any of `companies` (if given) and contain every term and phrase.
 
         Terms, phrases and `exclude` are matched as text, never as FTS5 syntax; one with no
         letters or digits is dropped. `since` keeps stories published then or later; `source`
         (any case) and `lang` (ISO 639-1; "zh" also matches "zh-tw") filter; `about` keeps
-        stories about a requested company (about any tracked company when none is requested).
+        stories about a requested company (about any tracked company when none is requested);
+        `event` keeps stories with that event tag (bot/events.py) and alone lists them newest first.
         With terms, order by bm25 (title 10x text) divided by (1 + age_days / 30), times the
         companies' boost (more requested companies, about them, salience). Without terms:
         newest UTC day first; within a day, more requested companies, about, salience, newest.
@@ -464,7 +587,7 @@ class Store:
         position = decode_cursor(after) if after else None
         if after and position is None:
             raise ValueError(f"unreadable paging cursor {after!r}")
-        if limit <= 0 or not (wanted or match or scans):
+        if limit <= 0 or not (wanted or match or scans or event):
             return SearchPage([], None, 0)
         if match and excluded_match:
             match = f"({match}) NOT ({excluded_match})"  # FTS5's NOT is binary: only after a positive term
@@ -488,8 +611,10 @@ class Store:
         if about and not wanted:
             filters.append(ABOUT_ANY)
         sql_filters = scan_filters(" ".join(filters), len(scans), len(excluded_scans))
+        if event:
+            params["event"] = event
         sql = ranking_sql(bool(match), len(scans), len(wanted), len(excluded_scans), about=about,
-                           filters=" ".join(filters))
+                           filters=" ".join(filters), event=bool(event))
         offset = position.offset if position else 0
         with self._transaction("BEGIN") as db:
             if position:
@@ -508,7 +633,8 @@ class Store:
                 if low is None:
                     return SearchPage([], None, 0)
                 params["low"] = low
-            params["limit"] = offset + limit + 1
+            # Copies of one story rank side by side and are shown once: ask for more ids than shown.
+            params["limit"] = (offset + limit + 1) * STORY_COPIES
             if wanted and not match and self._named_often(db, wanted, params):
                 floor_sql = DAY_FLOOR.format(companies=", ".join(f":c{i}" for i in range(len(wanted))),
                                               about="AND ac.about" if about else "", filters=sql_filters)
@@ -517,7 +643,7 @@ class Store:
                     params["floor"] = row[0]
                     sql = sql.replace("{recent}", RECENT)
             sql = sql.replace("{recent}", "")
-            ids = self._ranked_ids(db, sql, params, bool(match), page=limit)
+            ids = self._one_per_story(db, self._ranked_ids(db, sql, params, bool(match), page=limit))
             start = offset
             if position and position.last_id in ids:
                 start = ids.index(position.last_id) + 1
@@ -549,6 +675,21 @@ class Store:
                 if len(ids) > page:
                     return ids
         return [row[0] for row in db.execute(sql, params)]
+
+    def _one_per_story(self, db: sqlite3.Connection, ids: list[int]) -> list[int]:
+        """The ranked ids with only the best-ranked article of each story."""
+        if not ids:
+            return ids
+        marks = ", ".join("?" * len(ids))
+        story_of = dict(db.execute(f"SELECT id, story_id FROM articles WHERE id IN ({marks})", ids).fetchall())
+        seen: set[int] = set()
+        kept = []
+        for article_id in ids:
+            story = story_of.get(article_id, article_id)
+            if story not in seen:
+                seen.add(story)
+                kept.append(article_id)
+        return kept
 
     def _named_often(self, db: sqlite3.Connection, companies: list[str], params: dict[str, object]) -> bool:
         """Whether the companies are named in more than `COMMON_COMPANY` stories up to the snapshot."""

@@ -92,7 +92,9 @@ class FakeDiscord:
     def __init__(self) -> None:
         self.channels: dict[str, str] = {CHANNEL_ID: "competitors", OTHER_CHANNEL_ID: "china-desk"}
         self.calls: list[str] = []  # "METHOD /path" of every REST call, in order
-        self.messages: list[dict] = []  # {"channel_id", "payload"} of accepted channel messages
+        # {"channel_id", "payload", "id", "reference"} of accepted channel messages; "reference" is
+        # the id of the message it replies to, as Discord applied the payload's `message_reference`
+        self.messages: list[dict] = []
         self.rejected: list[dict] = []  # payloads refused for Discord's limits
         self.commands: dict[str | None, list[dict]] = {}  # guild id (None: global) -> synced commands
         self.callbacks: asyncio.Queue[dict] = asyncio.Queue()  # interaction callback payloads
@@ -187,8 +189,24 @@ class FakeDiscord:
         if problems := limit_problems(payload):
             self.rejected.append(payload)
             return self._json({"message": "Invalid Form Body", "code": 50035, "errors": problems}, status=400)
-        self.messages.append({"channel_id": channel_id, "payload": payload})
-        return self._json(self._message(channel_id, payload, author=BOT_USER))
+        reference = payload.get("message_reference")
+        replied_to = None
+        if reference:
+            replied_to = str(reference.get("message_id"))
+            known = any(m["id"] == replied_to and m["channel_id"] == channel_id for m in self.messages)
+            if not known and reference.get("fail_if_not_exists", True):
+                return self._json({"message": "Invalid Form Body", "code": 50035, "errors": {
+                    "message_reference": {"_errors": [{"code": "REPLIES_UNKNOWN_MESSAGE",
+                                                       "message": "Unknown message"}]}}}, status=400)
+            if not known:  # Discord posts it as a plain message
+                replied_to = None
+        message = self._message(channel_id, payload, author=BOT_USER)
+        if replied_to is not None:
+            message.update(type=19, message_reference={"type": 0, "message_id": replied_to,
+                                                       "channel_id": channel_id, "guild_id": GUILD_ID})
+        self.messages.append({"channel_id": channel_id, "payload": payload, "id": message["id"],
+                              "reference": replied_to})
+        return self._json(message)
 
     async def _webhook_route(self, method: str, parts: list[str], body: dict | None) -> web.Response:
         match method, parts:

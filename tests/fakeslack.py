@@ -1,6 +1,8 @@
 """A fake Slack on 127.0.0.1 that speaks Slack's wire protocol to the real slack_sdk/bolt clients.
 
 Web API: `POST|GET /api/<method>` with a bearer token, Slack's JSON answers, scripted failures.
+`chat.postMessage` records each payload as received (with `thread_ts` for thread replies) and
+answers with the message's `ts`, as Slack does; `replies(ts)` lists the posts in a thread.
 Socket Mode: `apps.connections.open` returns `ws://…/socket`; the socket says hello, then
 sends the envelopes a test queues and records the client's acks. `POST /response/<n>` is a
 `response_url` that records what `respond()` posts. `sign` signs HTTP requests as Slack does.
@@ -120,7 +122,14 @@ class FakeSlack:
             return {"ok": False, "error": "channel_not_found"}
         self.posts.append(arguments)
         ts = f"{1700000000 + len(self.posts)}.000100"
-        return {"ok": True, "channel": channel, "ts": ts, "message": {"text": arguments.get("text"), "ts": ts}}
+        message = {"type": "message", "text": arguments.get("text"), "user": "U0BOT", "bot_id": "B0BOT", "ts": ts}
+        if arguments.get("thread_ts"):
+            message.update(thread_ts=arguments["thread_ts"], parent_user_id="U0BOT")
+        return {"ok": True, "channel": channel, "ts": ts, "message": message}
+
+    def replies(self, thread_ts: str) -> list[dict]:
+        """The chat.postMessage payloads posted in the thread of the message `thread_ts`."""
+        return [post for post in self.posts if post.get("thread_ts") == thread_ts]
 
     def _conversations_list(self, arguments: dict) -> dict:
         types = str(arguments.get("types", "public_channel")).split(",")

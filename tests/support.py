@@ -140,13 +140,34 @@ def story(site: NewsSite, slug: str, headline: str, paragraphs: list[str], age: 
     return {"title": headline, "link": link, "guid": slug, "description": headline, "published": hours_ago(age)}
 
 
+# Distinct news about Globex: each story's lead is its own, so none is a copy of another
+# (stories whose text differed by a number would rightly be one story, see bot/fingerprint.py).
+GLOBEX_NEWS = [
+    ("Wrocław", ["The plant will make batteries for electric scooters and employ 400 people.",
+                 "Globex has been looking for European sites since its German sales doubled."]),
+    ("Lyon", ["Shareholders approved a new dividend policy at the annual meeting on Thursday.",
+              "The board also promised to publish emissions figures for every factory twice a year."]),
+    ("Porto", ["Twelve thousand scooters were recalled last month after reports of faulty brakes.",
+               "Regulators in Lisbon asked for a full report on the recall before the summer."]),
+    ("Tampere", ["A local court ordered the company to pay damages to a former supplier.",
+                 "Lawyers for the supplier said unpaid invoices dated back to early last year."]),
+    ("Brno", ["Researchers there unveiled a solid-state cell that charges in eight minutes.",
+              "Mass production of the cell is not expected before the end of the decade."]),
+    ("Ghent", ["A ten-year lease was signed for a distribution warehouse outside the city.",
+               "City officials said the warehouse would bring two hundred jobs to the harbour area."]),
+    ("Graz", ["Union leaders called off a strike after a late-night agreement on wages.",
+              "Workers will vote on the agreement in a secret ballot next Tuesday morning."]),
+    ("Malmö", ["Swedish investors bought a minority stake in the local subsidiary for cash.",
+               "Analysts expect the deal to be approved by competition authorities within weeks."]),
+]
+
+
 def globex_stories(site: NewsSite, count: int) -> list[dict]:
+    """Up to eight different Globex stories, newest first ("Globex opens plant number N in Poland")."""
     return [
         story(site, f"globex-{n}", f"Globex opens plant number {n} in Poland",
-              [f"Globex Corp said it will open plant number {n} near Wrocław next year.",
-               "The plant will make batteries for electric scooters and employ 400 people.",
-               "Globex has been looking for European sites since its German sales doubled."], 1 + n)
-        for n in range(count)
+              [f"Globex Corp said it will open plant number {n} near {city} next year.", *details], 1 + n)
+        for n, (city, details) in enumerate(GLOBEX_NEWS[:count])
     ]
 
 

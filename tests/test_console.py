@@ -1,19 +1,26 @@
-"""The console adapter: readable alerts, JSON lines, and no terminal tricks from the web."""
+"""The console adapter: readable alerts and coverage, JSON lines, and no terminal tricks from the web."""
 
 from __future__ import annotations
 
 import io
 import json
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 from adapters.console import ConsoleAdapter, clean
-from bot.models import Alert, ChannelRef, Reply, SearchResult
+from bot.models import Alert, ChannelRef, Coverage, Outlet, Reply, SearchResult
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
 ALERT = Alert(
     watchlist="rivals", channel="console", companies=("Globex",),
     title="Globex \x1b]0;pwned\x07expands \x1b[2J", url="https://news.test/globex",
     source="Wire", published=NOW - timedelta(hours=3), summary="Globex opened\u202e an office.",
+)
+COVERAGE = Coverage(
+    channel="console", story_title="Globex \x1b]0;pwned\x07expands\nnow", story_url="https://news.test/globex",
+    outlets=tuple(Outlet(name, f"https://{n}.news.test/story", f"Story {n}")
+                  for n, name in enumerate(["Tech\x1b[31m Daily", "Herald", "Courier\r\n", "Gazette", "Post"], 1)),
+    new_companies=("Northwind", "Initech"), ids=(7, 8, 9, 10, 11),
 )
 
 
@@ -31,9 +38,37 @@ async def test_json_lines_carry_every_field():
     out = io.StringIO()
     await ConsoleAdapter(out, json_lines=True, clock=lambda: NOW).post_alert(ChannelRef("console"), ALERT)
     line = json.loads(out.getvalue())
-    assert set(line) == {"watchlist", "channel", "companies", "title", "url", "source", "published", "summary"}
-    assert line["companies"] == ["Globex"]
+    assert set(line) == {"kind", "watchlist", "channel", "companies", "title", "url", "source", "published",
+                         "summary", "events"}
+    assert line["kind"] == "alert" and line["companies"] == ["Globex"] and line["events"] == []
     assert line["published"] == "2026-11-26T09:00:00+00:00"
+
+
+async def test_event_tags_are_one_short_line():
+    out = io.StringIO()
+    tagged = replace(ALERT, events=("funding", "launch"))
+    await ConsoleAdapter(out, color=False, clock=lambda: NOW).post_alert(ChannelRef("console"), tagged)
+    assert out.getvalue().splitlines()[1:3] == ["Wire · 3 h ago · watchlist rivals", "Funding · Product launch"]
+
+
+async def test_coverage_is_one_indented_line_naming_the_story():
+    out = io.StringIO()
+    adapter = ConsoleAdapter(out, color=False, clock=lambda: NOW)
+    assert await adapter.post_coverage(ChannelRef("console"), COVERAGE) is None
+    assert out.getvalue() == (
+        "  ↳ More coverage of “Globex ]0;pwnedexpands now” · Also covered by Tech[31m Daily, Herald and Courier "
+        "(+2 more) · New in later coverage: Northwind and Initech.\n\n")
+
+
+async def test_coverage_as_a_json_line():
+    out = io.StringIO()
+    await ConsoleAdapter(out, json_lines=True, clock=lambda: NOW).post_coverage(ChannelRef("console"), COVERAGE)
+    [line] = out.getvalue().splitlines()
+    assert json.loads(line) == {
+        "kind": "coverage", "channel": "console", "story_title": COVERAGE.story_title,
+        "story_url": "https://news.test/globex", "new_companies": ["Northwind", "Initech"],
+        "outlets": [{"source": o.source, "url": o.url, "title": o.title} for o in COVERAGE.outlets],
+    }
 
 
 def test_reply_lists_results_with_highlights_in_color():

@@ -1,6 +1,7 @@
 """The Discord adapter against a fake Discord on 127.0.0.1 (tests/fakediscord.py), driven by the
-real discord.py client: alerts as embeds, `/intel` and its autocomplete over the gateway,
-Discord's errors and rate limits, size limits, and escaping of hostile text.
+real discord.py client: alerts as embeds, later coverage as replies to them, `/intel` and its
+autocomplete over the gateway, Discord's errors and rate limits, size limits, and escaping of
+hostile text.
 
 discord.py is pointed at the fake only through its base URLs (`Route.BASE`, the gateway URL),
 set with monkeypatch for the length of each test."""
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from dataclasses import replace
 from datetime import timedelta
 
 import discord
@@ -20,6 +22,7 @@ from adapters.discord import (
     DiscordAdapter,
     DiscordWebhookAdapter,
     render_alert,
+    render_coverage,
     render_reply,
 )
 from bot.app import App
@@ -29,6 +32,8 @@ from bot.models import (
     Alert,
     ChannelRef,
     Command,
+    Coverage,
+    Outlet,
     Reply,
     SearchResult,
     parse_channel,
@@ -47,7 +52,17 @@ from tests.fakediscord import (
     missing_permissions,
     rate_limited,
 )
-from tests.support import feed_config, globex_stories, hours_ago, initech_story, make_config, NewsSite, NOW
+from tests.support import (
+    NOW,
+    NewsSite,
+    feed_config,
+    globex_stories,
+    hours_ago,
+    initech_story,
+    make_config,
+    rss,
+    story,
+)
 from tests.test_cli import intelbot
 
 COMPANIES = ["Globex", "Northwind", "Initech"]
@@ -128,7 +143,8 @@ async def test_alerts_from_the_pipeline_arrive_as_embeds(fake, news_site, tmp_pa
     assert embed["url"] == news_site.url("/news/globex-0.html")
     assert "Globex Corp said it will open plant number 0" in embed["description"]
     assert embed["fields"] == [{"name": "Companies", "value": "Globex", "inline": True},
-                               {"name": "Source", "value": "Wire · 1 h ago", "inline": True}]
+                               {"name": "Source", "value": "Wire · 1 h ago", "inline": True},
+                               {"name": "Events", "value": "Market expansion", "inline": True}]  # from the pipeline
     assert embed["footer"]["text"].startswith("why: ")
     assert embed["timestamp"].startswith(hours_ago(1).strftime("%Y-%m-%d"))
     assert limit_problems(globex) == []
@@ -261,6 +277,133 @@ async def test_post_reply_posts_embeds_in_the_channel(fake):
     payload = fake.messages[0]["payload"]
     assert payload["embeds"][0]["description"] == "hello @everyone"
     assert payload["allowed_mentions"] == {"parse": []}
+
+
+async def test_event_tags_are_a_field_of_the_alert(fake):
+    async with Running(adapter_for()) as adapter:
+        await asyncio.wait_for(adapter.post_alert(ChannelRef("discord", CHANNEL_ID),
+                                                  alert(events=("funding", "launch"))), 10)
+    [embed] = fake.messages[0]["payload"]["embeds"]
+    assert embed["fields"] == [{"name": "Companies", "value": "Globex", "inline": True},
+                               {"name": "Source", "value": "Wire · 3 h ago", "inline": True},
+                               {"name": "Events", "value": "Funding · Product launch", "inline": True}]
+
+
+# --- later coverage ---------------------------------------------------------------------------
+
+
+def coverage(parent: str | None, *sources: str, channel: str = f"discord:{CHANNEL_ID}", **fields) -> Coverage:
+    """Coverage of `alert()`'s story by `sources`, each at https://<n>.news.test/story."""
+    sources = sources or ("Tech Daily", "Herald", "Courier", "Gazette", "Post")
+    outlets = tuple(Outlet(name, f"https://{n}.news.test/story", f"Story {n}") for n, name in enumerate(sources, 1))
+    return Coverage(**{"channel": channel, "story_title": "Globex opens a plant",
+                       "story_url": "https://news.test/a?id=1&x=2", "parent_message_id": parent, "outlets": outlets,
+                       "new_companies": ("Northwind", "Initech"), **fields})
+
+
+async def test_later_coverage_is_one_reply_to_the_alert(fake):
+    channel = ChannelRef("discord", CHANNEL_ID)
+    async with Running(adapter_for()) as adapter:
+        parent = await asyncio.wait_for(adapter.post_alert(channel, alert()), 10)
+        reply_id = await asyncio.wait_for(adapter.post_coverage(channel, coverage(parent)), 10)
+
+    _, reply = fake.messages
+    assert reply["id"] == reply_id and reply["reference"] == parent  # a reply to the alert
+    payload = reply["payload"]
+    assert payload["message_reference"] == {"type": 0, "message_id": int(parent), "channel_id": int(CHANNEL_ID),
+                                            "fail_if_not_exists": False}
+    assert payload["allowed_mentions"] == {"parse": []}  # no replied_user: the reply pings nobody
+    assert not payload.get("content")
+    assert payload["embeds"] == [{"type": "rich", "flags": 0, "description": (
+        "Also covered by [Tech Daily](https://1.news.test/story), [Herald](https://2.news.test/story) and "
+        "[Courier](https://3.news.test/story) (+2 more)\nNew in later coverage: Northwind and Initech.")}]
+    assert limit_problems(payload) == []
+
+
+async def test_hostile_outlet_names_in_coverage_ping_nobody_and_cannot_format(fake):
+    hostile = coverage(None, "<!channel> @everyone", "**bold**", "[x](http://evil)", "@here",
+                       new_companies=("<@123>", "__A__"))
+    odd_url = Outlet("<!channel> @everyone", "https://news.test/a_(b)?c=<d>")
+    hostile = replace(hostile, outlets=(odd_url, *hostile.outlets[1:]))
+    channel = ChannelRef("discord", CHANNEL_ID)
+    async with Running(adapter_for()) as adapter:
+        parent = await asyncio.wait_for(adapter.post_alert(channel, alert()), 10)
+        await asyncio.wait_for(adapter.post_coverage(
+            channel, replace(hostile, parent_message_id=parent)), 10)
+
+    payload = fake.messages[1]["payload"]
+    assert payload["allowed_mentions"] == {"parse": []}
+    # A `]` in a name would end its link label early and `)` in a URL the link: both escaped.
+    assert payload["embeds"][0]["description"] == (
+        "Also covered by [<!channel> @everyone](https://news.test/a_%28b%29?c=%3Cd%3E), "
+        "[\\*\\*bold\\*\\*](https://2.news.test/story) and [\\[x\\](http://evil)](https://3.news.test/story) "
+        "(+1 more)\nNew in later coverage: <@123> and \\_\\_A\\_\\_.")
+
+
+async def test_coverage_without_a_parent_names_the_story(fake):
+    async with Running(adapter_for()) as adapter:
+        await asyncio.wait_for(adapter.post_coverage(ChannelRef("discord", CHANNEL_ID),
+                                                     coverage(None, "Herald", new_companies=())), 10)
+    [message] = fake.messages
+    assert message["reference"] is None and "message_reference" not in message["payload"]
+    assert message["payload"]["embeds"] == [{
+        "type": "rich", "flags": 0, "title": "More coverage of “Globex opens a plant”",
+        "url": "https://news.test/a?id=1&x=2",
+        "description": "Also covered by [Herald](https://1.news.test/story)"}]
+
+
+async def test_coverage_of_a_deleted_alert_is_posted_plainly(fake):
+    async with Running(adapter_for()) as adapter:
+        await asyncio.wait_for(adapter.post_coverage(ChannelRef("discord", CHANNEL_ID),
+                                                     coverage("910000000000999999")), 10)
+    [message] = fake.messages  # fail_if_not_exists=False: Discord posts it without the reply
+    assert message["reference"] is None
+    assert message["payload"]["message_reference"]["message_id"] == 910000000000999999
+
+
+@pytest.mark.parametrize(("answer", "permanent"), [
+    (missing_permissions(), True),
+    (Scripted(404, {"message": "Unknown Channel", "code": 10003}), True),
+    (Scripted(503, {"message": "upstream unavailable", "code": 0}), False),
+])
+async def test_coverage_failures_are_classified_like_alerts(fake, answer, permanent):
+    fake.then(CHANNEL_ID, answer)
+    async with Running(adapter_for()) as adapter:
+        with pytest.raises(DeliveryError) as caught:
+            await asyncio.wait_for(adapter.post_coverage(ChannelRef("discord", CHANNEL_ID),
+                                                         coverage("910000000000000001")), 10)
+    assert caught.value.permanent is permanent and fake.messages == []
+
+
+async def test_copies_of_an_alerted_story_from_other_sources_reply_to_it(fake, news_site, tmp_path):
+    paragraphs = ["Globex Corp said it will open a battery plant near Wrocław next year.",
+                  "The plant will employ 400 people, Globex said."]
+    original = story(news_site, "wire-globex", "Globex opens a battery plant in Poland", paragraphs, 2)
+    feeds = {name: news_site.put(f"/{name}.xml", rss([]), "application/rss+xml") for name in ("wire", "herald")}
+    news_site.put("/wire.xml", rss([original]), "application/rss+xml")
+    config = make_config(tmp_path, [("Wire", feeds["wire"]), ("Herald", feeds["herald"])], watchlists=WATCHLISTS,
+                         backlog="7d")
+    async with App(config, {"discord": adapter_for()}, extractor_processes=False) as app:
+        await asyncio.wait_for(app.poll_once(), 20)
+        copy = story(news_site, "herald-globex", "Globex opens a battery plant in Poland", paragraphs, 1)
+        news_site.put("/herald.xml", rss([copy]), "application/rss+xml")
+        _, delivery = await asyncio.wait_for(app.poll_once(), 20)
+
+    alert_message, reply = fake.messages
+    assert delivery.sent == () and len(delivery.coverage) == 1
+    assert reply["channel_id"] == CHANNEL_ID and reply["reference"] == alert_message["id"]
+    assert reply["payload"]["embeds"][0]["description"] == f"Also covered by [Herald]({copy['link']})"
+
+
+def test_huge_coverage_fits_one_message():
+    stars = "* " * 3000
+    huge = Coverage(f"discord:{CHANNEL_ID}", stars, "https://news.test/?" + "a" * 3000,
+                    tuple(Outlet(stars, "https://news.test/?" + "a" * 900) for _ in range(5)),
+                    new_companies=(stars,) * 50)
+    for threaded in (True, False):
+        embed = render_coverage(huge, threaded=threaded)
+        assert limit_problems({"embeds": [embed.to_dict()]}) == []
+        assert embed.description.count("](https://news.test/") == 3 and "(+2 more)" in embed.description
 
 
 # --- /intel ---------------------------------------------------------------------------------
@@ -458,6 +601,28 @@ async def test_alerts_through_a_webhook_need_no_bot(fake, news_site, tmp_path):
     assert post["payload"]["allowed_mentions"] == {"parse": []}
     assert post["payload"]["embeds"][0]["title"] == "Globex opens plant number 0 in Poland"
     assert not any(call.startswith("GET /users") for call in fake.calls)  # no bot login
+
+
+async def test_coverage_through_a_webhook_names_the_story(fake):
+    adapter = DiscordWebhookAdapter(webhooks={"news-desk": WEBHOOK_URL})
+    await adapter.start()
+    try:
+        message_id = await asyncio.wait_for(adapter.post_coverage(
+            ChannelRef("discord-webhook", "news-desk"),
+            coverage("910000000000000001", "@everyone Herald", "**Courier**", channel="discord-webhook:news-desk")),
+            10)
+    finally:
+        await adapter.stop()
+    [post] = fake.webhook_posts
+    assert message_id == post["message"]["id"]
+    payload = post["payload"]
+    assert payload["allowed_mentions"] == {"parse": []} and "message_reference" not in payload
+    assert payload["embeds"] == [{
+        "type": "rich", "flags": 0, "title": "More coverage of “Globex opens a plant”",
+        "url": "https://news.test/a?id=1&x=2",
+        "description": "Also covered by [@everyone Herald](https://1.news.test/story) and "
+                       "[\\*\\*Courier\\*\\*](https://2.news.test/story)\n"
+                       "New in later coverage: Northwind and Initech."}]
 
 
 async def test_a_deleted_webhook_is_permanent_and_hides_its_url(fake):

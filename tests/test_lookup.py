@@ -15,7 +15,7 @@ from bot.commands import Commands
 from bot.matcher import CompanyNames
 from bot.models import Article, Mention
 from bot.query import CompanyIndex
-from bot.store import Store
+from bot.store import MIGRATIONS, Store
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=timezone.utc)
 INDEX = CompanyIndex([CompanyNames("Globex"), CompanyNames("Northwind"), CompanyNames("Initech"),
@@ -169,16 +169,18 @@ def test_a_garbled_cursor_is_refused(store: Store) -> None:
 
 def test_old_databases_get_salience_from_mentions(tmp_path: Path) -> None:
     path = tmp_path / "intel.db"
-    with Store(path) as store:
-        article = story("a", "Globex and Northwind", "Globex, Globex and Northwind.")
-        mentions = [Mention("Globex", "Globex", "text", 0, 6), Mention("Globex", "Globex", "text", 8, 14),
-                    Mention("Northwind", "Northwind", "text", 19, 28)]
-        store.add_article(article, mentions, [])
-    with sqlite3.connect(path) as db:  # as a version-2 database left it
-        db.execute("DROP TABLE article_companies")
+    with sqlite3.connect(path) as db:  # a version-2 database, as intelbot 0.1 left it
+        for migration in MIGRATIONS[:2]:
+            migration(db)
         db.execute("PRAGMA user_version = 2")
+        db.execute("INSERT INTO articles (id, source, url, title, text, published, fetched_at)"
+                   " VALUES (7, 'wire', 'https://news.test/a', 'Globex and Northwind', 'Globex, Globex and Northwind.', ?, ?)",
+                   (int(NOW.timestamp()), int(NOW.timestamp())))
+        db.executemany("INSERT INTO mentions (article_id, company, alias, field, start, end) VALUES (7, ?, ?, 'text', ?, ?)",
+                       [("Globex", "Globex", 0, 6), ("Globex", "Globex", 8, 14), ("Northwind", "Northwind", 19, 28)])
     with Store(path) as store:
         assert urls(store.search(companies=["northwind"], about=True, now=NOW)) == ["a"]
+        assert store.story_articles("https://news.test/a") == [("wire", "https://news.test/a", "Globex and Northwind")]  # its own story
     with sqlite3.connect(path) as db:
         rows = db.execute("SELECT company, score, about FROM article_companies ORDER BY company").fetchall()
     assert rows == [("Globex", 2.0, 1), ("Northwind", 1.0, 1)]

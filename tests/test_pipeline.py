@@ -10,7 +10,7 @@ from adapters.console import ConsoleAdapter
 from bot.app import App
 from bot.models import Command
 from bot.store import Store
-from tests.support import NewsSite, article_page, hours_ago, make_config, rss
+from tests.support import GLOBEX_NEWS, NewsSite, article_page, hours_ago, make_config, rss
 
 GLOBEX_PAGE = article_page(
     "Globex opens a factory in Poland",
@@ -214,8 +214,8 @@ async def test_intel_why_explains_a_stored_story(news_site, tmp_path):
 
 
 async def test_lookup_pages_with_more(news_site, tmp_path):
-    stories = [(f"g{i}", GLOBEX_PAGE.replace("Poland", f"Poland {i}"), f"Globex opens factory {i}", i + 1)
-               for i in range(7)]
+    stories = [(f"g{i}", article_page(f"Globex opens factory {i}", [f"Globex opens factory {i} near {city}.", *details]),
+                f"Globex opens factory {i}", i + 1) for i, (city, details) in enumerate(GLOBEX_NEWS[:7])]
     feed = publish(news_site, *stories)
     config = make_config(tmp_path, [("Wire", feed)])
     async with App(config, {"console": ConsoleAdapter(io.StringIO())}, extractor_processes=False) as app:

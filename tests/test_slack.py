@@ -1,12 +1,13 @@
 """The Slack adapter against a fake Slack on 127.0.0.1 (tests/fakeslack.py), driven by the real
-slack_sdk and slack-bolt clients: alerts, `/intel` over Socket Mode and over signed HTTP,
-Slack's errors, channel names, and escaping of hostile text."""
+slack_sdk and slack-bolt clients: alerts, later coverage in their threads, `/intel` over Socket
+Mode and over signed HTTP, Slack's errors, channel names, and escaping of hostile text."""
 
 from __future__ import annotations
 
 import asyncio
 import re
 import time
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlencode
@@ -14,15 +15,15 @@ from urllib.parse import urlencode
 import aiohttp
 import pytest
 
-from adapters.slack import MORE_ACTION, SHARE_ACTION, SlackAdapter, render_alert, render_reply
+from adapters.slack import MORE_ACTION, SHARE_ACTION, SlackAdapter, render_alert, render_coverage, render_reply
 from bot.app import App
 from bot.cli import chat_adapters
 from bot.config import ChatConfig, SlackConfig
 from bot.errors import ConfigError, DeliveryError
-from bot.models import Alert, ChannelRef, Command, Reply, SearchResult, parse_channel
+from bot.models import Alert, ChannelRef, Command, Coverage, Outlet, Reply, SearchResult, parse_channel
 from bot.store import Store
 from tests.fakeslack import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, FakeSlack, Scripted, sign
-from tests.support import feed_config, globex_stories, initech_story, make_config, NewsSite, NOW, rss
+from tests.support import feed_config, globex_stories, initech_story, make_config, NewsSite, NOW, rss, story
 from tests.test_cli import intelbot
 
 WATCHLISTS = """\
@@ -100,13 +101,14 @@ async def test_alerts_from_the_pipeline_arrive_as_block_kit_messages(slack, news
     assert globex["unfurl_links"] is False and globex["unfurl_media"] is False
     assert "link_names" not in globex and "parse" not in globex
     assert globex["text"] == "Globex: Globex opens plant number 0 in Poland (Wire)"
-    section, meta, why = globex["blocks"]
+    section, meta, events, why = globex["blocks"]
     assert section["type"] == "section" and section["text"]["type"] == "mrkdwn"
     assert section["text"]["verbatim"] is True
     url = news_site.url("/news/globex-0.html")
     assert section["text"]["text"].startswith(f"*<{url}|Globex opens plant number 0 in Poland>*\n")
     assert "Globex Corp said it will open plant number 0" in section["text"]["text"]
     assert meta["type"] == "context" and meta["elements"][0]["text"] == "*Globex* · Wire · 1 h ago"
+    assert events["elements"][0]["text"] == "Market expansion"  # the story's event tags, from the pipeline
     assert why["elements"][0]["text"].startswith("why: ")
     with Store(config.storage.path) as store:
         assert store.alert_counts() == {"pending": 0, "sent": 2, "failed": 0}
@@ -164,6 +166,154 @@ def test_long_text_is_cut_at_a_word_within_block_kit_limits():
     result = SearchResult(ampersands, "https://news.test/1", ampersands, NOW, (ampersands,), ampersands, ((0, 1),))
     reply_blocks = render_reply(Reply(ampersands, (result,)), command_text="x")
     assert all(len(b["text"]["text"]) <= 3000 for b in reply_blocks if b["type"] == "section")
+
+
+async def test_event_tags_are_a_small_line_under_the_source(slack):
+    adapter = adapter_for(slack)
+    await adapter.start()
+    try:
+        await adapter.post_alert(parse_channel("slack:C0123ABCD"), alert(events=("funding", "launch")))
+    finally:
+        await adapter.stop()
+    _, meta, events, why = slack.posts[0]["blocks"]
+    assert meta["elements"][0]["text"] == "*Globex* · Wire · 3 h ago"
+    assert events == {"type": "context", "elements": [{"type": "mrkdwn", "text": "Funding · Product launch",
+                                                       "verbatim": True}]}
+    assert why["elements"][0]["text"] == "why: 'Globex' in the title"
+
+
+# --- later coverage ---------------------------------------------------------------------------
+
+
+def coverage(parent: str | None, *sources: str, **fields) -> Coverage:
+    """Coverage of `alert()`'s story by `sources`, each at https://<n>.news.test/story."""
+    sources = sources or ("Tech Daily", "Herald", "Courier", "Gazette", "Post")
+    outlets = tuple(Outlet(name, f"https://{n}.news.test/story", f"Story {n}") for n, name in enumerate(sources, 1))
+    return Coverage(**{"channel": "slack:#competitors", "story_title": "Globex opens a plant",
+                       "story_url": "https://news.test/a?id=1&x=2", "parent_message_id": parent, "outlets": outlets,
+                       "new_companies": ("Northwind", "Initech"), **fields})
+
+
+async def test_later_coverage_is_one_reply_in_the_alerts_thread(slack):
+    adapter = adapter_for(slack)
+    channel = parse_channel("slack:#competitors")
+    await adapter.start()
+    try:
+        parent = await adapter.post_alert(channel, alert())
+        ts = await adapter.post_coverage(channel, coverage(parent))
+    finally:
+        await adapter.stop()
+
+    assert (parent, ts) == ("1700000001.000100", "1700000002.000100")
+    [reply] = slack.replies(parent)
+    assert reply is slack.posts[1] and reply["channel"] == "C0123ABCD"  # #competitors, as for the alert
+    assert reply["reply_broadcast"] is False  # stays in the thread
+    assert reply["unfurl_links"] is False and reply["unfurl_media"] is False
+    assert "link_names" not in reply and "parse" not in reply
+    assert reply["blocks"] == [{"type": "section", "text": {"type": "mrkdwn", "verbatim": True, "text": (
+        "Also covered by <https://1.news.test/story|Tech Daily>, <https://2.news.test/story|Herald> and "
+        "<https://3.news.test/story|Courier> (+2 more)\n"
+        "New in later coverage: Northwind and Initech.")}}]
+    assert reply["text"] == ("Also covered by Tech Daily, Herald and Courier (+2 more)\n"
+                             "New in later coverage: Northwind and Initech.")
+
+
+def test_coverage_by_few_outlets_names_them_all_without_more():
+    text, blocks = render_coverage(coverage("1700000001.000100", "Herald", "Courier", new_companies=()))
+    assert blocks[0]["text"]["text"] == ("Also covered by <https://1.news.test/story|Herald> and "
+                                         "<https://2.news.test/story|Courier>")
+    assert text == "Also covered by Herald and Courier"
+
+
+async def test_hostile_outlet_names_in_coverage_ping_and_link_nobody(slack):
+    hostile = coverage("1700000001.000100", "<!channel> Wire", "@everyone", "**bold** [x](http://evil)", "<!here>",
+                       new_companies=("<@U123>", "A & B"))
+    first = Outlet("<!channel> Wire", "https://news.test/?a=<!here>|x>y")
+    hostile = replace(hostile, outlets=(first, *hostile.outlets[1:]))
+    adapter = adapter_for(slack)
+    await adapter.start()
+    try:
+        await adapter.post_coverage(parse_channel("slack:C0123ABCD"), hostile)
+    finally:
+        await adapter.stop()
+
+    [reply] = slack.posts
+    assert reply["blocks"][0]["text"]["text"] == (
+        "Also covered by <https://news.test/?a=&lt;!here&gt;%7Cx&gt;y|&lt;!channel&gt; Wire>, "
+        "<https://2.news.test/story|@everyone> and <https://3.news.test/story|**bold** [x](http://evil)> (+1 more)\n"
+        "New in later coverage: &lt;@U123&gt; and A &amp; B.")
+    assert reply["text"] == ("Also covered by &lt;!channel&gt; Wire, @everyone and **bold** [x](http://evil) "
+                             "(+1 more)\nNew in later coverage: &lt;@U123&gt; and A &amp; B.")
+    text = all_text(reply)
+    assert text.count("<") == 3 and text.count(">") == 3  # our three links, nothing else
+    for forbidden in ("<!channel>", "<!here>", "<@U123>", "<http://evil"):
+        assert forbidden not in text
+
+
+async def test_coverage_without_a_thread_names_the_story_in_the_channel(slack):
+    adapter = adapter_for(slack)
+    await adapter.start()
+    try:
+        ts = await adapter.post_coverage(parse_channel("slack:#competitors"),
+                                         coverage(None, "Herald", "<b>Courier</b>", new_companies=()))
+    finally:
+        await adapter.stop()
+    [post] = slack.posts
+    assert ts == "1700000001.000100"
+    assert "thread_ts" not in post and "reply_broadcast" not in post and post["channel"] == "C0123ABCD"
+    assert post["blocks"][0]["text"]["text"] == (
+        "More coverage of “<https://news.test/a?id=1&amp;x=2|Globex opens a plant>”\n"
+        "Also covered by <https://1.news.test/story|Herald> and <https://2.news.test/story|&lt;b&gt;Courier&lt;/b&gt;>")
+    assert post["text"] == ("More coverage of “Globex opens a plant”\n"
+                            "Also covered by Herald and &lt;b&gt;Courier&lt;/b&gt;")
+
+
+@pytest.mark.parametrize(("answer", "permanent"), [
+    (Scripted(200, {"ok": False, "error": "channel_not_found"}), True),
+    (Scripted(200, {"ok": False, "error": "is_archived"}), True),
+    (Scripted(503, {"ok": False, "error": "service_unavailable"}), False),
+])
+async def test_coverage_failures_are_classified_like_alerts(slack, answer, permanent):
+    slack.then("chat.postMessage", answer)
+    adapter = adapter_for(slack)
+    await adapter.start()
+    try:
+        with pytest.raises(DeliveryError) as caught:
+            await adapter.post_coverage(parse_channel("slack:C0123ABCD"), coverage("1700000001.000100"))
+    finally:
+        await adapter.stop()
+    assert caught.value.permanent is permanent and slack.posts == []
+
+
+async def test_copies_of_an_alerted_story_from_other_sources_reply_in_its_thread(slack, news_site, tmp_path):
+    paragraphs = ["Globex Corp said it will open a battery plant near Wrocław next year.",
+                  "The plant will employ 400 people, Globex said."]
+    original = story(news_site, "wire-globex", "Globex opens a battery plant in Poland", paragraphs, 2)
+    feeds = {name: news_site.put(f"/{name}.xml", rss([]), "application/rss+xml") for name in ("wire", "herald")}
+    news_site.put("/wire.xml", rss([original]), "application/rss+xml")
+    config = make_config(tmp_path, [("Wire", feeds["wire"]), ("Herald", feeds["herald"])], watchlists=WATCHLISTS,
+                         backlog="7d")
+    async with App(config, {"slack": adapter_for(slack)}, extractor_processes=False) as app:
+        await asyncio.wait_for(app.poll_once(), 15)
+        copy = story(news_site, "herald-globex", "Globex opens a battery plant in Poland", paragraphs, 1)
+        news_site.put("/herald.xml", rss([copy]), "application/rss+xml")
+        _, delivery = await asyncio.wait_for(app.poll_once(), 15)
+
+    alert_post, reply = slack.posts
+    assert delivery.sent == () and len(delivery.coverage) == 1
+    assert reply["thread_ts"] == "1700000001.000100" and reply["channel"] == alert_post["channel"] == "C0123ABCD"
+    assert reply["blocks"][0]["text"]["text"] == f"Also covered by <{copy['link']}|Herald>"
+
+
+def test_huge_coverage_stays_within_block_kit_limits():
+    ampersands = "& " * 3000
+    huge = Coverage("slack:C0123ABCD", ampersands, "https://news.test/?" + "a" * 400,
+                    tuple(Outlet(ampersands, "https://news.test/?" + "&" * 90) for _ in range(5)),
+                    parent_message_id=None, new_companies=(ampersands,) * 50)
+    text, [section] = render_coverage(huge)
+    assert len(section["text"]["text"]) <= 3000 and len(text) <= 3000
+    assert section["text"]["text"].count("<https://news.test/") == 4  # the story and three outlets, linked
+    assert "(+2 more)" in section["text"]["text"] and "New in later coverage: &amp; &amp;" in section["text"]["text"]
 
 
 # --- Slack's errors ---------------------------------------------------------------------------

@@ -206,7 +206,7 @@ def test_error_after_article_and_mentions_rolls_back(store: Store, db_path: Path
     original = make_article("https://pages.test/p", "Globex page", "old words here")
     store.add_article(original, mentions_of(original, "Globex"), [])
 
-    def explode(*args: object) -> list[int]:
+    def explode(*args: object, **kwargs: object) -> list[int]:
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(Store, "_insert_alerts", explode)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -80,52 +80,44 @@ class Dispatcher:
         more copies of the story (for one-shot polls).
         """
         async with self._lock:
-            sent: list[Alert] = []
-            failed = waiting = 0
+            outcomes: dict[str, int] = {"failed": 0, "waiting": 0}
             blocked: set[str] = set()  # channels that failed this round: keep their order
+            sent: list[Alert] = []
             for alert in self._store.pending_alerts(limit=1000):
-                channel = parse_channel(alert.channel)
-                adapter = self._adapters.get(channel.platform)
-                if adapter is None:
-                    waiting += 1
-                    self._warn_once(channel.platform)
-                    continue
-                if alert.channel in blocked:
-                    continue
-                try:
-                    message_id = await adapter.post_alert(channel, alert)
-                except DeliveryError as error:
-                    failed += 1
-                    blocked.add(alert.channel)
-                    self._record_failure(alert, error)
-                    continue
                 assert alert.id is not None
-                self._store.mark_sent(alert.id, now=self._clock(), message_id=message_id)
-                sent.append(alert)
+                outcome = await self._send(alert.channel, [alert.id], blocked, lambda a, c, m=alert: a.post_alert(c, m))
+                outcomes[outcome] = outcomes.get(outcome, 0) + 1
+                if outcome == "sent":
+                    sent.append(alert)
             coverage: list[Coverage] = []
             quiet, longest = (self._coverage_quiet, self._coverage_longest) if gather_coverage else (NOW, NOW)
             for reply in self._store.pending_coverage(now=self._clock(), quiet=quiet, longest=longest):
-                channel = parse_channel(reply.channel)
-                adapter = self._adapters.get(channel.platform)
-                if adapter is None or reply.channel in blocked:
-                    waiting += adapter is None
-                    continue
-                try:
-                    message_id = await adapter.post_coverage(channel, reply)
-                except DeliveryError as error:
-                    failed += 1
-                    blocked.add(reply.channel)
-                    log.warning("could not post coverage to %s: %s", reply.channel, error)
-                    self._store.mark_failed(reply.ids, now=self._clock(), error=str(error), permanent=error.permanent)
-                    continue
-                self._store.mark_sent(reply.ids, now=self._clock(), message_id=message_id)
-                coverage.append(reply)
-            return DeliveryReport(tuple(sent), failed, waiting, tuple(coverage))
+                outcome = await self._send(reply.channel, reply.ids, blocked,
+                                           lambda a, c, r=reply: a.post_coverage(c, r))
+                outcomes[outcome] = outcomes.get(outcome, 0) + 1
+                if outcome == "sent":
+                    coverage.append(reply)
+            return DeliveryReport(tuple(sent), outcomes["failed"], outcomes["waiting"], tuple(coverage))
 
-    def _record_failure(self, alert: Alert, error: DeliveryError) -> None:
-        assert alert.id is not None
-        log.warning("could not post to %s: %s", alert.channel, error)
-        self._store.mark_failed(alert.id, now=self._clock(), error=str(error), permanent=error.permanent)
+    async def _send(self, channel_name: str, ids: Sequence[int], blocked: set[str],
+                    post: Callable[[ChatAdapter, ChannelRef], Awaitable[str | None]]) -> str:
+        """Post one outbox item and record the outcome: "sent", "failed", "waiting" or "blocked"."""
+        channel = parse_channel(channel_name)
+        adapter = self._adapters.get(channel.platform)
+        if adapter is None:
+            self._warn_once(channel.platform)
+            return "waiting"
+        if channel_name in blocked:
+            return "blocked"
+        try:
+            message_id = await post(adapter, channel)
+        except DeliveryError as error:
+            blocked.add(channel_name)
+            log.warning("could not post to %s: %s", channel_name, error)
+            self._store.mark_failed(ids, now=self._clock(), error=str(error), permanent=error.permanent)
+            return "failed"
+        self._store.mark_sent(ids, now=self._clock(), message_id=message_id)
+        return "sent"
 
     def _warn_once(self, platform: str) -> None:
         if platform not in self._warned:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -181,3 +182,29 @@ def feed_config(tmp_path: Path, site: NewsSite, items: list[dict], *, watchlists
     """A config polling one feed of `items` served by `site`."""
     feed = site.put("/feed.xml", rss(items), "application/rss+xml")
     return make_config(tmp_path, [("Wire", feed)], watchlists=watchlists)
+
+
+async def poll_an_alert_then_a_copy(site: NewsSite, tmp_path: Path, adapters: dict, watchlists: str,
+                                    timeout: float = 20) -> tuple[dict, object]:
+    """Poll a story from Wire, then (a second poll, same App) its copy from Herald.
+
+    Returns the copy's feed item and the second poll's `DeliveryReport`.
+    """
+    from bot.app import (
+        App,  # here, not at the top: most users of this module need no App
+    )
+
+    paragraphs = ["Globex Corp said it will open a battery plant near Wrocław next year.",
+                  "The plant will employ 400 people, Globex said."]
+    original = story(site, "wire-globex", "Globex opens a battery plant in Poland", paragraphs, 2)
+    feeds = {name: site.put(f"/{name}.xml", rss([]), "application/rss+xml") for name in ("wire", "herald")}
+    site.put("/wire.xml", rss([original]), "application/rss+xml")
+    config = make_config(tmp_path, [("Wire", feeds["wire"]), ("Herald", feeds["herald"])], watchlists=watchlists,
+                         backlog="7d")
+    async with App(config, adapters, extractor_processes=False) as app:
+        await asyncio.wait_for(app.poll_once(), timeout)
+        copy = story(site, "herald-globex", "Globex opens a battery plant in Poland", paragraphs, 1)
+        site.put("/herald.xml", rss([copy]), "application/rss+xml")
+        _, delivery = await asyncio.wait_for(app.poll_once(), timeout)
+    return copy, delivery
+

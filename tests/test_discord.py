@@ -60,8 +60,7 @@ from tests.support import (
     hours_ago,
     initech_story,
     make_config,
-    rss,
-    story,
+    poll_an_alert_then_a_copy,
 )
 from tests.test_cli import intelbot
 
@@ -376,18 +375,7 @@ async def test_coverage_failures_are_classified_like_alerts(fake, answer, perman
 
 
 async def test_copies_of_an_alerted_story_from_other_sources_reply_to_it(fake, news_site, tmp_path):
-    paragraphs = ["Globex Corp said it will open a battery plant near Wrocław next year.",
-                  "The plant will employ 400 people, Globex said."]
-    original = story(news_site, "wire-globex", "Globex opens a battery plant in Poland", paragraphs, 2)
-    feeds = {name: news_site.put(f"/{name}.xml", rss([]), "application/rss+xml") for name in ("wire", "herald")}
-    news_site.put("/wire.xml", rss([original]), "application/rss+xml")
-    config = make_config(tmp_path, [("Wire", feeds["wire"]), ("Herald", feeds["herald"])], watchlists=WATCHLISTS,
-                         backlog="7d")
-    async with App(config, {"discord": adapter_for()}, extractor_processes=False) as app:
-        await asyncio.wait_for(app.poll_once(), 20)
-        copy = story(news_site, "herald-globex", "Globex opens a battery plant in Poland", paragraphs, 1)
-        news_site.put("/herald.xml", rss([copy]), "application/rss+xml")
-        _, delivery = await asyncio.wait_for(app.poll_once(), 20)
+    copy, delivery = await poll_an_alert_then_a_copy(news_site, tmp_path, {"discord": adapter_for()}, WATCHLISTS, 20)
 
     alert_message, reply = fake.messages
     assert delivery.sent == () and len(delivery.coverage) == 1

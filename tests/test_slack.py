@@ -15,15 +15,47 @@ from urllib.parse import urlencode
 import aiohttp
 import pytest
 
-from adapters.slack import MORE_ACTION, SHARE_ACTION, SlackAdapter, render_alert, render_coverage, render_reply
+from adapters.slack import (
+    MORE_ACTION,
+    SHARE_ACTION,
+    SlackAdapter,
+    render_alert,
+    render_coverage,
+    render_reply,
+)
 from bot.app import App
 from bot.cli import chat_adapters
 from bot.config import ChatConfig, SlackConfig
 from bot.errors import ConfigError, DeliveryError
-from bot.models import Alert, ChannelRef, Command, Coverage, Outlet, Reply, SearchResult, parse_channel
+from bot.models import (
+    Alert,
+    ChannelRef,
+    Command,
+    Coverage,
+    Outlet,
+    Reply,
+    SearchResult,
+    parse_channel,
+)
 from bot.store import Store
-from tests.fakeslack import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, FakeSlack, Scripted, sign
-from tests.support import feed_config, globex_stories, initech_story, make_config, NewsSite, NOW, rss, story
+from tests.fakeslack import (
+    APP_TOKEN,
+    BOT_TOKEN,
+    SIGNING_SECRET,
+    FakeSlack,
+    Scripted,
+    sign,
+)
+from tests.support import (
+    NOW,
+    NewsSite,
+    feed_config,
+    globex_stories,
+    initech_story,
+    make_config,
+    poll_an_alert_then_a_copy,
+    rss,
+)
 from tests.test_cli import intelbot
 
 WATCHLISTS = """\
@@ -286,18 +318,7 @@ async def test_coverage_failures_are_classified_like_alerts(slack, answer, perma
 
 
 async def test_copies_of_an_alerted_story_from_other_sources_reply_in_its_thread(slack, news_site, tmp_path):
-    paragraphs = ["Globex Corp said it will open a battery plant near Wrocław next year.",
-                  "The plant will employ 400 people, Globex said."]
-    original = story(news_site, "wire-globex", "Globex opens a battery plant in Poland", paragraphs, 2)
-    feeds = {name: news_site.put(f"/{name}.xml", rss([]), "application/rss+xml") for name in ("wire", "herald")}
-    news_site.put("/wire.xml", rss([original]), "application/rss+xml")
-    config = make_config(tmp_path, [("Wire", feeds["wire"]), ("Herald", feeds["herald"])], watchlists=WATCHLISTS,
-                         backlog="7d")
-    async with App(config, {"slack": adapter_for(slack)}, extractor_processes=False) as app:
-        await asyncio.wait_for(app.poll_once(), 15)
-        copy = story(news_site, "herald-globex", "Globex opens a battery plant in Poland", paragraphs, 1)
-        news_site.put("/herald.xml", rss([copy]), "application/rss+xml")
-        _, delivery = await asyncio.wait_for(app.poll_once(), 15)
+    copy, delivery = await poll_an_alert_then_a_copy(news_site, tmp_path, {"slack": adapter_for(slack)}, WATCHLISTS, 15)
 
     alert_post, reply = slack.posts
     assert delivery.sent == () and len(delivery.coverage) == 1

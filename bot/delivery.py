@@ -1,7 +1,9 @@
 """Send pending alerts from the store's outbox through the chat adapters.
 
 The outbox is the source of truth: an alert is marked sent only after its adapter returned,
-so a crash between the two can at worst repeat that one message, never lose it. Alerts for
+so a crash between the two can at worst repeat that one message, never lose it. A failed post
+is retried with backoff (30 s doubling to 30 min, with jitter, never before the platform's
+Retry-After); meanwhile its channel's later alerts wait, so order holds. Alerts for
 a platform with no running adapter stay pending until one runs. Within one channel, alerts
 go out in the order they were enqueued: after a failure the rest of that channel waits for
 the next round.
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -83,7 +86,7 @@ class Dispatcher:
             outcomes: dict[str, int] = {"failed": 0, "waiting": 0}
             blocked: set[str] = set()  # channels that failed this round: keep their order
             sent: list[Alert] = []
-            for alert in self._store.pending_alerts(limit=1000):
+            for alert in self._store.pending_alerts(limit=1000, now=self._clock()):
                 assert alert.id is not None
                 outcome = await self._send(alert.channel, [alert.id], blocked, lambda a, c, m=alert: a.post_alert(c, m))
                 outcomes[outcome] = outcomes.get(outcome, 0) + 1
@@ -114,7 +117,8 @@ class Dispatcher:
         except DeliveryError as error:
             blocked.add(channel_name)
             log.warning("could not post to %s: %s", channel_name, error)
-            self._store.mark_failed(ids, now=self._clock(), error=str(error), permanent=error.permanent)
+            self._store.mark_failed(ids, now=self._clock(), error=str(error), permanent=error.permanent,
+                                    retry_after=error.retry_after, jitter=random.uniform(0.8, 1.2))
             return "failed"
         self._store.mark_sent(ids, now=self._clock(), message_id=message_id)
         return "sent"

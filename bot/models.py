@@ -235,3 +235,4 @@ class SourceState:
     last_error: str | None = None
     last_error_at: datetime | None = None
     page_hash: str | None = None  # for plain-page sources: hash of the last text seen
+    failures: int = 0  # polls failed in a row since the last success

@@ -139,23 +139,30 @@ def m004_stories(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX alerts_story ON alerts (story_id, channel)")
 
 
+def m005_retries(db: sqlite3.Connection) -> None:
+    """When a failed outbox row may be tried again (backoff), and a source's failures in a row."""
+    db.execute("ALTER TABLE alerts ADD COLUMN next_attempt_at INTEGER")
+    db.execute("ALTER TABLE sources ADD COLUMN failures INTEGER NOT NULL DEFAULT 0")
+
+
 # Append only: a released migration is never edited, its successor fixes it.
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
-    m001_initial, m002_alert_why, m003_article_companies, m004_stories)
+    m001_initial, m002_alert_why, m003_article_companies, m004_stories, m005_retries)
 SCHEMA_VERSION = len(MIGRATIONS)
 
-_SOURCE_COLUMNS = "name, url, etag, last_modified, polls, last_success, last_error, last_error_at, page_hash"
+_SOURCE_COLUMNS = "name, url, etag, last_modified, polls, last_success, last_error, last_error_at, page_hash, failures"
 _RECORD_SUCCESS = """
 INSERT INTO sources (name, url, etag, last_modified, page_hash, polls, last_success)
 VALUES (:name, :url, :etag, :last_modified, :page_hash, 1, :now)
 ON CONFLICT (name) DO UPDATE SET
     polls = CASE WHEN url = excluded.url THEN polls + 1 ELSE 1 END, url = excluded.url,
     etag = excluded.etag, last_modified = excluded.last_modified, page_hash = excluded.page_hash,
-    last_success = excluded.last_success, last_error = NULL, last_error_at = NULL"""
+    last_success = excluded.last_success, last_error = NULL, last_error_at = NULL, failures = 0"""
 # A failure keeps the HTTP state, unless the URL changed: validators of the old URL mean nothing now.
 _RECORD_FAILURE = """
-INSERT INTO sources (name, url, last_error, last_error_at) VALUES (:name, :url, :error, :now)
+INSERT INTO sources (name, url, last_error, last_error_at, failures) VALUES (:name, :url, :error, :now, 1)
 ON CONFLICT (name) DO UPDATE SET
+    failures = CASE WHEN url = excluded.url THEN failures + 1 ELSE 1 END,
     etag = CASE WHEN url = excluded.url THEN etag END,
     last_modified = CASE WHEN url = excluded.url THEN last_modified END,
     page_hash = CASE WHEN url = excluded.url THEN page_hash END,
@@ -179,6 +186,11 @@ INSERT INTO alerts (article_id, watchlist, channel, companies, title, url, sourc
 VALUES (:article_id, :watchlist, :channel, :companies, :title, :url, :source, :published, :summary,
     :why, :created_at, :kind, :story_id, :events, :new_companies)
 ON CONFLICT (article_id, channel) DO NOTHING"""
+# Channels with a row waiting for its retry time: nothing else goes there before it (order kept).
+_NOT_BACKING_OFF = """AND (:now IS NULL OR {channel} NOT IN (
+    SELECT channel FROM alerts WHERE state = 'pending' AND next_attempt_at > :now))"""
+RETRY_FIRST = 30.0  # seconds before the first retry of a failed post; doubled each time
+RETRY_LONGEST = 30 * 60.0
 STORY_COPIES = 3  # a lookup ranks this many articles per result shown, for stories with copies
 _ALERT_COLUMNS = "id, watchlist, channel, companies, title, url, source, published, summary, why, events"
 
@@ -463,12 +475,16 @@ class Store:
 
     # --- outbox ---
 
-    def pending_alerts(self, limit: int = 100) -> list[Alert]:
-        """Alerts (not coverage) waiting to be sent, oldest first, with `Alert.id` set."""
+    def pending_alerts(self, limit: int = 100, *, now: datetime | None = None) -> list[Alert]:
+        """Alerts (not coverage) waiting to be sent, oldest first, with `Alert.id` set.
+
+        With `now`, a channel whose oldest pending row waits for a retry (`mark_failed`'s
+        backoff) is left out entirely, so its alerts still go out in order.
+        """
         with self._transaction("BEGIN") as db:
             rows = db.execute(
-                f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE state = 'pending' AND kind = 'alert'"
-                " ORDER BY id LIMIT ?", (limit,)
+                f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE state = 'pending' AND kind = 'alert' {_NOT_BACKING_OFF.format(channel='channel')}"
+                " ORDER BY id LIMIT :limit", {"limit": limit, "now": _to_epoch(now) if now else None}
             ).fetchall()
         return [
             Alert(watchlist=watchlist, channel=channel, companies=tuple(json.loads(companies)), title=title,
@@ -489,7 +505,8 @@ class Store:
                 "SELECT c.id, c.story_id, c.channel, c.source, c.url, c.title, c.new_companies, c.created_at,"
                 " p.state, p.message_id, p.title, p.url FROM alerts c JOIN alerts p"
                 " ON p.story_id = c.story_id AND p.channel = c.channel AND p.kind = 'alert'"
-                " WHERE c.state = 'pending' AND c.kind = 'coverage' ORDER BY c.id"
+                f" WHERE c.state = 'pending' AND c.kind = 'coverage' {_NOT_BACKING_OFF.format(channel='c.channel')}"
+                " ORDER BY c.id", {"now": _to_epoch(now)},
             ).fetchall()
         batches: dict[tuple[int, str], list[tuple]] = {}
         for row in rows:
@@ -521,12 +538,22 @@ class Store:
             alert_id, {"now": _to_epoch(now), "message_id": message_id},
         )
 
-    def mark_failed(self, alert_id: int | Sequence[int], *, now: datetime, error: str, permanent: bool) -> None:
-        """Count a failed delivery; a permanent failure leaves the outbox, another stays pending."""
+    def mark_failed(self, alert_id: int | Sequence[int], *, now: datetime, error: str, permanent: bool,
+                    retry_after: float | None = None, jitter: float = 1.0) -> None:
+        """Count a failed delivery; a permanent failure leaves the outbox, another stays pending.
+
+        A pending row is tried again after RETRY_FIRST seconds, doubling with each attempt up to
+        RETRY_LONGEST, times `jitter` (the caller's random factor, so channels that failed
+        together do not retry together), and never before the platform's `retry_after`.
+        """
         self._update_alerts(
             "attempts = attempts + 1, last_error = :error, last_attempt_at = :now, "
-            "state = CASE WHEN :permanent THEN 'failed' ELSE state END",
-            alert_id, {"now": _to_epoch(now), "error": error, "permanent": permanent},
+            "state = CASE WHEN :permanent THEN 'failed' ELSE state END, "
+            "next_attempt_at = :now + CAST(max(:retry_after, min(:longest, :first * (1 << min(attempts, 16)))"
+            " * :jitter) AS INTEGER)",
+            alert_id, {"now": _to_epoch(now), "error": error, "permanent": permanent,
+                       "retry_after": retry_after or 0.0, "first": RETRY_FIRST, "longest": RETRY_LONGEST,
+                       "jitter": jitter},
         )
 
     def _update_alerts(self, assignments: str, ids: int | Sequence[int], params: dict[str, object]) -> None:
@@ -771,8 +798,8 @@ def _from_epoch(seconds: int | None) -> datetime | None:
 
 def _source_state(row: tuple) -> SourceState:
     """A SourceState from a row selected with `_SOURCE_COLUMNS`."""
-    name, url, etag, last_modified, polls, last_success, last_error, last_error_at, page_hash = row
+    name, url, etag, last_modified, polls, last_success, last_error, last_error_at, page_hash, failures = row
     return SourceState(name, url, etag, last_modified, polls, _from_epoch(last_success),
-                       last_error, _from_epoch(last_error_at), page_hash)
+                       last_error, _from_epoch(last_error_at), page_hash, failures)
 
 

@@ -20,15 +20,12 @@ from datetime import timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
     BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
-    PlainSerializer,
     PrivateAttr,
     StrictBool,
     StrictInt,
@@ -37,9 +34,22 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
 from bot import __version__
+from bot.configtypes import (  # noqa: F401 (format_duration, parse_duration: part of this module's API)
+    MODEL,
+    Channel,
+    Duration,
+    HttpUrlText,
+    Text,
+    TextList,
+    alias_items,
+    at_least,
+    format_duration,
+    one_or_many,
+    parse_duration,
+)
 from bot.errors import ConfigError, ConfigProblem
-from bot.models import parse_channel
 from bot.yamlsource import Loc, Position, YamlDocument, describe_value, load_yaml, path_text
 
 DEFAULT_USER_AGENT = f"intelbot/{__version__} (+self-hosted news monitor)"
@@ -47,114 +57,7 @@ DEFAULT_CONFIG_NAME = "<built-in default.yaml>"  # the file name in messages abo
 # The environment variables that hold what the file must not; adapters read these names.
 SECRET_VARIABLES = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "DISCORD_TOKEN")
 
-# ---------------------------------------------------------------- durations
-
-_UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
-_DURATION = re.compile(r"(?:\d+(?:\.\d+)?\s*[dhms]\s*)+")
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([dhms])")
-
-
-def parse_duration(text: str) -> timedelta:
-    """Read "30s", "15m", "2h", "1d", "1h30m" or a plain number of seconds; raise ValueError."""
-    cleaned = text.strip()
-    if re.fullmatch(r"\d+(?:\.\d+)?", cleaned):
-        return timedelta(seconds=float(cleaned))
-    if not cleaned or not _DURATION.fullmatch(cleaned):
-        raise ValueError(f"invalid duration {text!r}: use a number with s, m, h or d, e.g. 15m")
-    seconds = sum(float(n) * _UNIT_SECONDS[unit] for n, unit in _DURATION_PART.findall(cleaned))
-    return timedelta(seconds=seconds)
-
-
-def format_duration(duration: timedelta) -> str:
-    """Write a duration the way `parse_duration` reads it, largest units first: "1h30m", "0s"."""
-    if duration < timedelta(0):
-        return "-" + format_duration(-duration)
-    micros = duration // timedelta(microseconds=1)
-    whole, fraction = divmod(micros, 1_000_000)
-    parts = []
-    for unit, size in _UNIT_SECONDS.items():
-        count, whole = divmod(whole, size)
-        if unit == "s" and fraction:
-            parts.append(f"{count}.{fraction:06d}".rstrip("0") + "s")
-        elif count:
-            parts.append(f"{count}{unit}")
-    return "".join(parts) or "0s"
-
-
-def _to_duration(value: object) -> object:
-    if isinstance(value, timedelta):
-        return value
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return timedelta(seconds=value)
-    if isinstance(value, str):
-        return parse_duration(value)
-    raise ValueError(f"invalid duration {describe_value(value)}: use a number with s, m, h or d, e.g. 15m")
-
-
-def _at_least(minimum: timedelta) -> AfterValidator:
-    def check(value: timedelta) -> timedelta:
-        if value < minimum:
-            raise ValueError(
-                f"must be at least {format_duration(minimum)}, got {format_duration(value)}"
-            )
-        return value
-
-    return AfterValidator(check)
-
-
-Duration = Annotated[
-    timedelta,
-    BeforeValidator(_to_duration),
-    PlainSerializer(format_duration, return_type=str, when_used="json"),
-]
-
-# ---------------------------------------------------------------- field types
-
-
-def _one_or_many(value: object) -> object:
-    # `aliases: 小米` is an obvious one-item list; accept it rather than lecture.
-    if value is None:
-        return ()
-    return (value,) if isinstance(value, str) else value
-
-
-def _alias_items(value: object) -> object:
-    # A plain string is short for `{name: ...}`, so the usual case stays a list of names.
-    items = _one_or_many(value)
-    if not isinstance(items, (list, tuple)):
-        return items
-    return tuple(i if isinstance(i, (Mapping, BaseModel)) else {"name": i} for i in items)
-
-
-def _http_url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.password:  # checked first: the messages below quote the URL
-        raise ValueError("the URL contains a password: secrets do not belong in the config file")
-    if parts.scheme not in ("http", "https"):
-        raise ValueError(f"expected an http:// or https:// URL, got {describe_value(value)}")
-    if not parts.hostname:
-        raise ValueError(f"the URL {describe_value(value)} has no host")
-    return value
-
-
-def _channel(value: str) -> str:
-    return str(parse_channel(value))
-
-
-def _channel_is_one_word(value: object) -> object:
-    if isinstance(value, Mapping):  # `- slack: #news` parses as a mapping
-        raise ValueError("write the channel as one word, no space after the colon: slack:#news")
-    return value
-
-
-Text = Annotated[str, Field(min_length=1)]
-HttpUrlText = Annotated[str, AfterValidator(_http_url)]
-Channel = Annotated[str, BeforeValidator(_channel_is_one_word), AfterValidator(_channel)]
-TextList = Annotated[tuple[Text, ...], BeforeValidator(_one_or_many)]
-# Numbers become text where text is expected: a company called 1688 needs no quotes.
-_MODEL = ConfigDict(
-    extra="forbid", frozen=True, str_strip_whitespace=True, coerce_numbers_to_str=True
-)
+# Field types live in bot/configtypes.py.
 
 # ---------------------------------------------------------------- the schema
 
@@ -162,7 +65,7 @@ _MODEL = ConfigDict(
 class StorageConfig(BaseModel):
     """Where the SQLite database lives; relative paths are taken from the config file's folder."""
 
-    model_config = _MODEL
+    model_config = MODEL
     path: Path = Path("intelbot.db")
 
     @field_validator("path", mode="before")
@@ -184,9 +87,9 @@ class StorageConfig(BaseModel):
 class FetchConfig(BaseModel):
     """Limits and manners of every HTTP request intelbot makes."""
 
-    model_config = _MODEL
+    model_config = MODEL
     allow_private_networks: StrictBool = False
-    timeout: Annotated[Duration, _at_least(timedelta(milliseconds=1))] = timedelta(seconds=20)
+    timeout: Annotated[Duration, at_least(timedelta(milliseconds=1))] = timedelta(seconds=20)
     max_bytes: Annotated[StrictInt, Field(gt=0)] = 5_000_000
     max_redirects: Annotated[StrictInt, Field(ge=0, le=30)] = 5
     concurrency: Annotated[StrictInt, Field(ge=1, le=64)] = 4
@@ -196,10 +99,10 @@ class FetchConfig(BaseModel):
 class SourceConfig(BaseModel):
     """A feed (or page) to poll, and how often."""
 
-    model_config = _MODEL
+    model_config = MODEL
     name: Text
     url: HttpUrlText
-    every: Annotated[Duration, _at_least(timedelta(seconds=10))] = timedelta(minutes=15)
+    every: Annotated[Duration, at_least(timedelta(seconds=10))] = timedelta(minutes=15)
 
 
 class AliasConfig(BaseModel):
@@ -210,7 +113,7 @@ class AliasConfig(BaseModel):
     "x"); `any`, any case counts and no evidence is needed (the alias is unambiguous).
     """
 
-    model_config = _MODEL
+    model_config = MODEL
     name: Text
     case: Literal["auto", "exact", "any"] = "auto"
 
@@ -226,9 +129,9 @@ class CompanyConfig(BaseModel):
     companies whose links are the news (an app store, a code host); by default they are not.
     """
 
-    model_config = _MODEL
+    model_config = MODEL
     name: Text
-    aliases: Annotated[tuple[AliasConfig, ...], BeforeValidator(_alias_items)] = ()
+    aliases: Annotated[tuple[AliasConfig, ...], BeforeValidator(alias_items)] = ()
     context: TextList = ()
     exclude: TextList = ()
     ambiguous: StrictBool | None = None
@@ -252,13 +155,13 @@ class WatchlistConfig(BaseModel):
     not every `mention` in passing.
     """
 
-    model_config = _MODEL
+    model_config = MODEL
     name: Text
     companies: Annotated[TextList, Field(min_length=1)]
     keywords: TextList = ()
     require: Literal["mention", "about"] = "mention"
     channels: Annotated[
-        tuple[Channel, ...], BeforeValidator(_one_or_many), Field(min_length=1)
+        tuple[Channel, ...], BeforeValidator(one_or_many), Field(min_length=1)
     ] = ("console",)
 
 
@@ -270,11 +173,11 @@ class AlertsConfig(BaseModel):
     once no copy arrived for `coverage_quiet`, or the oldest waited `coverage_longest`.
     """
 
-    model_config = _MODEL
-    backlog: Annotated[Duration, _at_least(timedelta(0))] = timedelta(0)
-    story_window: Annotated[Duration, _at_least(timedelta(0))] = timedelta(days=3)
-    coverage_quiet: Annotated[Duration, _at_least(timedelta(0))] = timedelta(minutes=10)
-    coverage_longest: Annotated[Duration, _at_least(timedelta(0))] = timedelta(hours=1)
+    model_config = MODEL
+    backlog: Annotated[Duration, at_least(timedelta(0))] = timedelta(0)
+    story_window: Annotated[Duration, at_least(timedelta(0))] = timedelta(days=3)
+    coverage_quiet: Annotated[Duration, at_least(timedelta(0))] = timedelta(minutes=10)
+    coverage_longest: Annotated[Duration, at_least(timedelta(0))] = timedelta(hours=1)
 
 
 def _url_path(value: str) -> str:
@@ -291,7 +194,7 @@ class SlackConfig(BaseModel):
     endpoint on `http_host:http_port` + `http_path`, usually behind a TLS reverse proxy.
     """
 
-    model_config = _MODEL
+    model_config = MODEL
     api_url: HttpUrlText = "https://slack.com/api/"
     mode: Literal["socket", "http"] = "socket"
     http_host: Text = "127.0.0.1"
@@ -300,7 +203,7 @@ class SlackConfig(BaseModel):
 
 
 class DiscordConfig(BaseModel):
-    model_config = _MODEL
+    model_config = MODEL
     guild_id: Annotated[StrictInt, Field(gt=0)] | None = None
 
 
@@ -312,7 +215,7 @@ Items = BeforeValidator(lambda value: () if value is None else value)
 class ChatConfig(BaseModel):
     """Platform settings that are not secret; tokens come from the environment."""
 
-    model_config = _MODEL
+    model_config = MODEL
     slack: Annotated[SlackConfig, Section] = SlackConfig()
     discord: Annotated[DiscordConfig, Section] = DiscordConfig()
 
@@ -320,7 +223,7 @@ class ChatConfig(BaseModel):
 class Config(BaseModel):
     """The whole validated configuration. `path` is the file it came from, if any."""
 
-    model_config = _MODEL
+    model_config = MODEL
     storage: Annotated[StorageConfig, Section] = StorageConfig()
     fetch: Annotated[FetchConfig, Section] = FetchConfig()
     sources: Annotated[tuple[SourceConfig, ...], Items] = ()

@@ -41,6 +41,8 @@ from bot.configtypes import (  # noqa: F401 (format_duration, parse_duration: pa
     Channel,
     Duration,
     HttpUrlText,
+    Items,
+    Section,
     Text,
     TextList,
     alias_items,
@@ -49,6 +51,7 @@ from bot.configtypes import (  # noqa: F401 (format_duration, parse_duration: pa
     one_or_many,
     parse_duration,
 )
+from bot.config_delivery import ChannelConfig, DeliveryMode, DigestConfig, HealthConfig, PingList
 from bot.errors import ConfigError, ConfigProblem
 from bot.yamlsource import Loc, Position, YamlDocument, describe_value, load_yaml, path_text
 
@@ -152,7 +155,10 @@ class WatchlistConfig(BaseModel):
     """Companies (by configured name), optional keywords, and the channels that hear about them.
 
     `require: about` keeps only stories about a company (in the title or lead, or repeated),
-    not every `mention` in passing.
+    not every `mention` in passing. `mode`: `realtime` posts each story at once, `digest`
+    collects them for the `digest` schedule, `both` posts stories *about* a company at once and
+    collects passing mentions. `ping` names user groups (Slack) or roles (Discord) to notify
+    for stories about a company; nothing else ever pings.
     """
 
     model_config = MODEL
@@ -163,6 +169,9 @@ class WatchlistConfig(BaseModel):
     channels: Annotated[
         tuple[Channel, ...], BeforeValidator(one_or_many), Field(min_length=1)
     ] = ("console",)
+    mode: DeliveryMode = "realtime"
+    digest: Annotated[DigestConfig, Section] = DigestConfig()
+    ping: PingList = ()
 
 
 class AlertsConfig(BaseModel):
@@ -207,9 +216,6 @@ class DiscordConfig(BaseModel):
     guild_id: Annotated[StrictInt, Field(gt=0)] | None = None
 
 
-# A section whose lines are all commented out reads as null: that means "all defaults".
-Section = BeforeValidator(lambda value: {} if value is None else value)
-Items = BeforeValidator(lambda value: () if value is None else value)
 
 
 class ChatConfig(BaseModel):
@@ -230,6 +236,9 @@ class Config(BaseModel):
     companies: Annotated[tuple[CompanyConfig, ...], Items] = ()
     watchlists: Annotated[tuple[WatchlistConfig, ...], Items] = ()
     alerts: Annotated[AlertsConfig, Section] = AlertsConfig()
+    channels: Annotated[tuple[ChannelConfig, ...], Items] = ()
+    admin_channel: Channel | None = None
+    health: Annotated[HealthConfig, Section] = HealthConfig()
     chat: Annotated[ChatConfig, Section] = ChatConfig()
     _path: Path | None = PrivateAttr(default=None)
     _companies_by_name: dict[str, CompanyConfig] = PrivateAttr(default_factory=dict)

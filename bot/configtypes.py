@@ -132,3 +132,7 @@ TextList = Annotated[tuple[Text, ...], BeforeValidator(one_or_many)]
 MODEL = ConfigDict(
     extra="forbid", frozen=True, str_strip_whitespace=True, coerce_numbers_to_str=True
 )
+
+# A section whose lines are all commented out reads as null: that means "all defaults".
+Section = BeforeValidator(lambda value: {} if value is None else value)
+Items = BeforeValidator(lambda value: () if value is None else value)

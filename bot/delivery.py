@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.errors import DeliveryError
-from bot.models import Alert, ChannelRef, Coverage, Reply, parse_channel
+from bot.models import Alert, ChannelRef, Coverage, Digest, Reply, parse_channel
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,9 @@ class ChatAdapter(Protocol):
     cannot help (unknown channel, no permission). It must escape untrusted text itself.
     `post_coverage` posts later coverage of a story in the thread of (or as a reply to) the
     story's alert, `coverage.parent_message_id`, the id `post_alert` returned in that channel.
+    `post_digest` posts one message listing a period's stories by company (or, when it has
+    no sections, that nothing is new). `Alert.ping` lists the only user groups or roles an
+    alert may notify; every other mention stays inert.
     """
 
     platform: str
@@ -51,6 +54,8 @@ class ChatAdapter(Protocol):
     async def post_reply(self, channel: ChannelRef, reply: Reply) -> str | None: ...
 
     async def post_coverage(self, channel: ChannelRef, coverage: Coverage) -> str | None: ...
+
+    async def post_digest(self, channel: ChannelRef, digest: Digest) -> str | None: ...
 
 
 @dataclass(frozen=True)

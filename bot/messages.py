@@ -185,3 +185,28 @@ def story_coverage(articles: Sequence[tuple[str, str, str]], url: str) -> str:
         lines.append(f"  {source}: {title} {link}" + (f" ({', '.join(marks)})" if marks else ""))
     return "\n".join(lines)
 
+
+DIGEST_ITEMS_PER_COMPANY = 5  # a digest lists this many stories per company, then "+N more"
+
+
+def digest_heading(watchlist: str, total: int, since: datetime | None, now: datetime) -> str:
+    """'Digest for rivals: 12 stories since Mon 24 Nov 09:00 UTC'."""
+    noun = "story" if total == 1 else "stories"
+    period = f" since {since:%a %d %b %H:%M} UTC" if since is not None else ""
+    return f"Digest for {watchlist}: {total} {noun}{period}"
+
+
+def digest_section(company: str, count: int) -> str:
+    """'Globex (5)'."""
+    return f"{company} ({count})"
+
+
+def digest_more(count: int) -> str:
+    return f"+{count} more"
+
+
+def nothing_new(watchlist: str, since: datetime | None) -> str:
+    """An empty digest, for watchlists that asked to hear it (`when_empty: say`)."""
+    period = f" since {since:%a %d %b %H:%M} UTC" if since is not None else ""
+    return f"Digest for {watchlist}: nothing new{period}."
+

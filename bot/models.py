@@ -88,6 +88,8 @@ class Route:
     watchlist: str
     channel: str  # as written in config: "console", "slack:#news", "discord:1234"
     companies: tuple[str, ...]  # the watchlist's companies the article mentions, most-mentioned first
+    tier: Literal["realtime", "digest"] = "realtime"  # post now, or collect for the watchlist's digest
+    ping: tuple[str, ...] = ()  # user groups / roles to notify ("slack:S0123ABCD", "discord:<role id>")
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,38 @@ class Alert:
     why: str = ""  # one line: which names matched, where ("'Xiaomi' in the title, 3 mentions")
     id: int | None = None  # the outbox row, once stored
     events: tuple[str, ...] = ()  # event tags of the story (funding, acquisition, ...), see bot/events.py
+    ping: tuple[str, ...] = ()  # user groups / roles to notify (configured, for stories about a company)
+    tier: Literal["realtime", "digest"] = "realtime"
+
+
+@dataclass(frozen=True)
+class DigestItem:
+    """One story in a digest."""
+
+    title: str
+    url: str
+    source: str
+    published: datetime
+    companies: tuple[str, ...]
+    about: bool = False  # about one of its companies, not a passing mention
+    events: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Digest:
+    """A watchlist's stories of a period for one channel, grouped by company, most salient first.
+
+    `sections` pairs each company with its stories (a story about several companies is listed
+    under the first); `total` counts stories. An empty digest (no sections) says nothing new.
+    """
+
+    channel: str
+    watchlist: str
+    since: datetime | None  # the start of the period: the previous digest, or None for the first
+    until: datetime
+    sections: tuple[tuple[str, tuple[DigestItem, ...]], ...]
+    total: int = 0
+    ids: tuple[int, ...] = ()  # the outbox rows it reports
 
 
 @dataclass(frozen=True)

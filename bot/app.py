@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable, Mapping
 from contextlib import AsyncExitStack
 from datetime import datetime, timezone
+from functools import partial
 
 from bot import __version__
 from bot.commands import Commands
@@ -87,7 +88,8 @@ class App:
         )
         self.dispatcher = Dispatcher(
             self.store, self.adapters, clock=clock,
-            coverage_quiet=config.alerts.coverage_quiet, coverage_longest=config.alerts.coverage_longest)
+            coverage_quiet=config.alerts.coverage_quiet, coverage_longest=config.alerts.coverage_longest,
+            pacing={c.channel: c for c in config.channels})
         self.commands = Commands(self.store, CompanyIndex(names), clock=clock, matcher=matcher)
         self._exit = AsyncExitStack()
         self._polls: set[asyncio.Task] = set()
@@ -134,7 +136,8 @@ class App:
         log.info("intelbot %s: %d sources, %d companies, %d watchlists", __version__,
                  len(self.config.sources), len(self.config.companies), len(self.config.watchlists))
         scheduler = build_scheduler(
-            self.config.sources, self.poll_source, self.dispatcher.deliver_pending, now=self.clock()
+            self.config.sources, self.poll_source, self.dispatcher.deliver_pending, now=self.clock(),
+            digests=[(w, partial(self.dispatcher.deliver_digest, w)) for w in self.config.watchlists],
         )
         scheduler.start()
         try:

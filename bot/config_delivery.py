@@ -13,10 +13,10 @@ from datetime import time
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from apscheduler.triggers.cron import CronTrigger
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StrictInt
 
 from bot.configtypes import MODEL, Channel, Text
+from bot.scheduler import crontab_trigger
 from bot.yamlsource import describe_value
 
 
@@ -30,7 +30,7 @@ def _time_zone(value: str) -> str:
 
 def _cron(value: str) -> str:
     try:
-        CronTrigger.from_crontab(value)
+        crontab_trigger(value)
     except ValueError as error:
         raise ValueError(
             f"cannot read the cron expression {describe_value(value)} ({error}): write five fields, "

@@ -17,10 +17,11 @@ import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.errors import DeliveryError
 from bot.models import Alert, ChannelRef, Coverage, Digest, Reply, parse_channel
+from bot.pacing import QuietHours, build_digest, in_quiet_hours
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -66,14 +67,44 @@ class DeliveryReport:
     failed: int = 0
     waiting: int = 0  # pending for a platform that has no running adapter
     coverage: tuple[Coverage, ...] = ()  # thread replies posted
+    held: int = 0  # realtime alerts held for the end of their channel's quiet hours
+    to_digest: int = 0  # realtime alerts folded into the next digest (quiet hours, budget)
+
+
+class ChannelPacing(Protocol):
+    """A channel's pacing settings (config's ChannelConfig fits this shape)."""
+
+    @property
+    def quiet_hours(self) -> QuietHours | None: ...
+
+    @property
+    def max_per_hour(self) -> int | None: ...
+
+
+class DigestSchedule(Protocol):
+    """A watchlist as digests need it (config's WatchlistConfig fits this shape)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def mode(self) -> str: ...
+
+    @property
+    def channels(self) -> Sequence[str]: ...
+
+    @property
+    def digest(self) -> Any: ...  # .when_empty: "skip" | "say"
 
 
 class Dispatcher:
     """Delivers the outbox; one round at a time (concurrent calls wait for the running one)."""
 
     def __init__(self, store: Store, adapters: Mapping[str, ChatAdapter], *, clock: Callable[[], datetime],
-                 coverage_quiet: timedelta = timedelta(minutes=10), coverage_longest: timedelta = timedelta(hours=1)):
+                 coverage_quiet: timedelta = timedelta(minutes=10), coverage_longest: timedelta = timedelta(hours=1),
+                 pacing: Mapping[str, ChannelPacing] | None = None):
         self._store = store
+        self._pacing = dict(pacing or {})
         self._adapters = dict(adapters)
         self._clock = clock
         self._coverage_quiet = coverage_quiet
@@ -93,6 +124,10 @@ class Dispatcher:
             sent: list[Alert] = []
             for alert in self._store.pending_alerts(limit=1000, now=self._clock()):
                 assert alert.id is not None
+                pace = self._pace(alert)
+                if pace is not None:
+                    outcomes[pace] = outcomes.get(pace, 0) + 1
+                    continue
                 outcome = await self._send(alert.channel, [alert.id], blocked, lambda a, c, m=alert: a.post_alert(c, m))
                 outcomes[outcome] = outcomes.get(outcome, 0) + 1
                 if outcome == "sent":
@@ -105,7 +140,60 @@ class Dispatcher:
                 outcomes[outcome] = outcomes.get(outcome, 0) + 1
                 if outcome == "sent":
                     coverage.append(reply)
-            return DeliveryReport(tuple(sent), outcomes["failed"], outcomes["waiting"], tuple(coverage))
+            return DeliveryReport(tuple(sent), outcomes["failed"], outcomes["waiting"], tuple(coverage),
+                                  outcomes.get("held", 0), outcomes.get("to_digest", 0))
+
+    def _pace(self, alert: Alert) -> str | None:
+        """None to send `alert` now; "held" (quiet hours) or "to_digest" (quiet hours, budget)."""
+        pacing = self._pacing.get(alert.channel)
+        if pacing is None:
+            return None
+        assert alert.id is not None
+        now = self._clock()
+        quiet = pacing.quiet_hours
+        if quiet is not None and in_quiet_hours(quiet, now):
+            if quiet.then == "hold":
+                return "held"
+            self._store.move_to_digest([alert.id])
+            return "to_digest"
+        budget = pacing.max_per_hour
+        if budget is not None and self._store.sent_since(alert.channel, now - timedelta(hours=1)) >= budget:
+            self._store.move_to_digest([alert.id])
+            return "to_digest"
+        return None
+
+    async def deliver_digest(self, watchlist: DigestSchedule) -> list[Digest]:
+        """Post the watchlist's digest to each channel with stories waiting (and, with
+        `when_empty: say`, to its channels with none); return the digests posted."""
+        async with self._lock:
+            now = self._clock()
+            channels = list(dict.fromkeys([*self._store.digest_channels(watchlist.name),
+                                           *(watchlist.channels if self._says_empty(watchlist) else ())]))
+            posted = []
+            for channel_name in channels:
+                digest = build_digest(watchlist.name, channel_name,
+                                      self._store.digest_items(watchlist.name, channel_name),
+                                      since=self._store.last_digest(watchlist.name, channel_name), until=now)
+                channel = parse_channel(channel_name)
+                adapter = self._adapters.get(channel.platform)
+                if adapter is None:
+                    self._warn_once(channel.platform)
+                    continue
+                try:
+                    message_id = await adapter.post_digest(channel, digest)
+                except DeliveryError as error:
+                    # The stories stay pending for the next digest; a channel that is gone fails them.
+                    log.warning("could not post the %s digest to %s: %s", watchlist.name, channel_name, error)
+                    if error.permanent and digest.ids:
+                        self._store.mark_failed(digest.ids, now=now, error=str(error), permanent=True)
+                    continue
+                self._store.record_digest(watchlist.name, channel_name, digest.ids, now=now, message_id=message_id)
+                posted.append(digest)
+            return posted
+
+    @staticmethod
+    def _says_empty(watchlist: DigestSchedule) -> bool:
+        return watchlist.mode != "realtime" and watchlist.digest.when_empty == "say"
 
     async def _send(self, channel_name: str, ids: Sequence[int], blocked: set[str],
                     post: Callable[[ChatAdapter, ChannelRef], Awaitable[str | None]]) -> str:

@@ -200,7 +200,7 @@ class Pipeline:
             Alert(
                 watchlist=r.watchlist, channel=r.channel, companies=r.companies, title=article.title,
                 url=article.url, source=article.source, published=article.published, summary=summary,
-                why=why_line(match, r.companies), events=events,
+                why=why_line(match, r.companies), events=events, ping=r.ping, tier=r.tier,
             )
             for r in routes
         ]

@@ -4,6 +4,10 @@ A watchlist matches when the article mentions at least one of its companies (wit
 `require: about`, is about one of them, not naming it in passing) and, if the watchlist lists
 keywords, contains at least one of them. Each matching watchlist sends the
 article to each of its channels; a channel reached by two watchlists gets one alert, not two.
+
+The watchlist's `mode` decides the tier: `realtime` posts at once, `digest` collects the story
+for the watchlist's digest, `both` posts stories about a company at once and collects passing
+mentions. Pings (user groups, roles) go only with realtime stories about a company.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ class Watchlist:
     channels: tuple[str, ...]
     keywords: PhraseMatcher | None  # None when the watchlist has no keywords
     require: str = "mention"  # "about": only stories about one of the companies
+    mode: str = "realtime"  # "digest" | "both"
+    ping: tuple[str, ...] = ()
 
 
 def compile_watchlists(watchlists: Sequence[object]) -> tuple[Watchlist, ...]:
@@ -36,6 +42,8 @@ def compile_watchlists(watchlists: Sequence[object]) -> tuple[Watchlist, ...]:
             channels=tuple(dict.fromkeys(w.channels)),  # type: ignore[attr-defined]
             keywords=PhraseMatcher((k, k) for k in w.keywords) if w.keywords else None,  # type: ignore[attr-defined]
             require=getattr(w, "require", "mention"),
+            mode=getattr(w, "mode", "realtime"),
+            ping=tuple(getattr(w, "ping", ())),
         )
         for w in watchlists
     )
@@ -55,13 +63,21 @@ def route(article: Article, match: MatchResult, watchlists: Sequence[Watchlist])
         )
         if not named or not _has_keyword(article, watchlist):
             continue
+        is_about = any(c in about for c in named)
+        realtime = watchlist.mode == "realtime" or (watchlist.mode == "both" and is_about)
+        tier = "realtime" if realtime else "digest"
+        ping = watchlist.ping if realtime and is_about else ()
         for channel in watchlist.channels:
             earlier = routes.get(channel)
             if earlier is None:
-                routes[channel] = Route(watchlist.name, channel, named)
+                routes[channel] = Route(watchlist.name, channel, named, tier, ping)
             else:
+                # One alert per channel: realtime wins over digest, and its watchlist names it.
                 merged = tuple(c for c in ranked if c in set(earlier.companies) | set(named))
-                routes[channel] = Route(earlier.watchlist, channel, merged)
+                lead = earlier if earlier.tier == "realtime" or tier == "digest" else Route(watchlist.name, channel, ())
+                routes[channel] = Route(lead.watchlist, channel, merged,
+                                        "realtime" if "realtime" in (earlier.tier, tier) else "digest",
+                                        tuple(dict.fromkeys(earlier.ping + ping)))
     return list(routes.values())
 
 

@@ -12,13 +12,69 @@ from __future__ import annotations
 import random
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 FIRST_POLL_SPREAD = timedelta(seconds=10)
 DELIVERY_EVERY = timedelta(seconds=30)  # retries; fresh alerts are delivered right after their poll
+
+
+_CRON_DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
+_APS_DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]  # APScheduler 3 counts from Monday
+
+
+def crontab_trigger(expression: str, tz: str = "UTC") -> CronTrigger:
+    """A CronTrigger for a standard five-field crontab line, weekdays as crontab means them.
+
+    APScheduler 3's `CronTrigger.from_crontab` reads the weekday field with Monday as 0, so
+    "0 9 * * 1-5" would fire Tuesday to Saturday; here 0 and 7 are Sunday, as in cron.
+    Raises ValueError for an expression either cannot read.
+    """
+    fields = expression.split()
+    if len(fields) != 5:
+        raise ValueError(f"expected five fields (minute hour day month weekday), got {len(fields)}")
+    minute, hour, day, month, weekday = fields
+    return CronTrigger(minute=minute, hour=hour, day=day, month=month, day_of_week=_weekdays(weekday),
+                       timezone=ZoneInfo(tz))
+
+
+def _weekdays(field: str) -> str:
+    """A crontab weekday field ("1-5", "0,6", "*/2", "mon-fri") as APScheduler day names."""
+    if field == "*":
+        return field
+    days: set[int] = set()
+    for part in field.lower().split(","):
+        span, _, step_text = part.partition("/")
+        step = int(step_text) if step_text else 1
+        if span == "*":
+            first, last = 0, 6
+        else:
+            low, _, high = span.partition("-")
+            first = _cron_day(low)
+            last = _cron_day(high) if high else (6 if step_text else first)
+            if high and last == 0:
+                last = 7  # "5-0": through Sunday
+        if step < 1 or last < first:
+            raise ValueError(f"weekday range {part!r} runs backwards")
+        days.update(d % 7 for d in range(first, last + 1, step))
+    return ",".join(_APS_DAYS[(d - 1) % 7] for d in sorted(days, key=lambda d: (d - 1) % 7))
+
+
+def _cron_day(text: str) -> int:
+    if text in _CRON_DAYS:
+        return _CRON_DAYS.index(text)
+    if text.isdigit() and 0 <= int(text) <= 7:
+        return int(text)
+    raise ValueError(f"unknown weekday {text!r}: use 0-7 (0 and 7 are Sunday) or sun-sat")
+
+
+class ScheduledDigest(Protocol):
+    name: str
+    digest: Any  # .cron, .tz
 
 
 class ScheduledSource(Protocol):
@@ -34,8 +90,10 @@ def build_scheduler(
     *,
     now: datetime,
     rng: random.Random | None = None,
+    digests: Sequence[tuple[ScheduledDigest, Callable[[], Awaitable[object]]]] = (),
 ) -> AsyncIOScheduler:
-    """A scheduler (not started) polling every source and delivering the outbox."""
+    """A scheduler (not started) polling every source, delivering the outbox, and posting each
+    watchlist's digest on its cron schedule in its time zone."""
     rng = rng or random.Random()
     scheduler = AsyncIOScheduler(timezone="UTC")
     for source in sources:
@@ -51,6 +109,16 @@ def build_scheduler(
             max_instances=1,
             coalesce=True,
             misfire_grace_time=int(seconds),
+        )
+    for watchlist, post_digest in digests:
+        scheduler.add_job(
+            post_digest,
+            crontab_trigger(watchlist.digest.cron, watchlist.digest.tz),
+            id=f"digest:{watchlist.name}",
+            name=f"digest {watchlist.name}",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=3600,  # a digest an hour late (machine asleep) still goes out
         )
     scheduler.add_job(
         deliver,

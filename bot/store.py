@@ -34,7 +34,7 @@ from bot.lookup_sql import (
     scan_filters,
     unmark,
 )
-from bot.models import Alert, Article, Coverage, Mention, Outlet, SearchResult, SourceState
+from bot.models import Alert, Article, Coverage, DigestItem, Mention, Outlet, SearchResult, SourceState
 
 _BUSY_SECONDS = 5.0
 _PRAGMAS = (
@@ -139,15 +139,28 @@ def m004_stories(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX alerts_story ON alerts (story_id, channel)")
 
 
-def m005_retries(db: sqlite3.Connection) -> None:
-    """When a failed outbox row may be tried again (backoff), and a source's failures in a row."""
+def m005_delivery(db: sqlite3.Connection) -> None:
+    """Retries, tiers and digests of the outbox, and a source's failures in a row.
+
+    `next_attempt_at`: when a failed row may be tried again (backoff). `tier`: `realtime`
+    rows are posted as they come, `digest` rows wait for their watchlist's digest. `ping`:
+    the user groups / roles a realtime alert notifies. `digests` remembers when each
+    watchlist's digest last went to each channel: the next one starts there.
+    """
     db.execute("ALTER TABLE alerts ADD COLUMN next_attempt_at INTEGER")
+    db.execute("ALTER TABLE alerts ADD COLUMN tier TEXT NOT NULL DEFAULT 'realtime'"
+               " CHECK (tier IN ('realtime', 'digest'))")
+    db.execute("ALTER TABLE alerts ADD COLUMN ping TEXT NOT NULL DEFAULT '[]'")
+    db.execute("CREATE INDEX alerts_channel_sent ON alerts (channel, sent_at)")
     db.execute("ALTER TABLE sources ADD COLUMN failures INTEGER NOT NULL DEFAULT 0")
+    db.execute("""CREATE TABLE digests (
+        watchlist TEXT NOT NULL, channel TEXT NOT NULL, sent_at INTEGER NOT NULL, message_id TEXT,
+        PRIMARY KEY (watchlist, channel))""")
 
 
 # Append only: a released migration is never edited, its successor fixes it.
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
-    m001_initial, m002_alert_why, m003_article_companies, m004_stories, m005_retries)
+    m001_initial, m002_alert_why, m003_article_companies, m004_stories, m005_delivery)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _SOURCE_COLUMNS = "name, url, etag, last_modified, polls, last_success, last_error, last_error_at, page_hash, failures"
@@ -182,9 +195,9 @@ INSERT INTO mentions (article_id, company, alias, field, "start", "end") VALUES 
 _INSERT_SALIENCE = "INSERT INTO article_companies (article_id, company, score, about) VALUES (?, ?, ?, ?)"
 _INSERT_ALERT = """
 INSERT INTO alerts (article_id, watchlist, channel, companies, title, url, source, published, summary,
-    why, created_at, kind, story_id, events, new_companies)
+    why, created_at, kind, story_id, events, new_companies, tier, ping)
 VALUES (:article_id, :watchlist, :channel, :companies, :title, :url, :source, :published, :summary,
-    :why, :created_at, :kind, :story_id, :events, :new_companies)
+    :why, :created_at, :kind, :story_id, :events, :new_companies, :tier, :ping)
 ON CONFLICT (article_id, channel) DO NOTHING"""
 # Channels with a row waiting for its retry time: nothing else goes there before it (order kept).
 _NOT_BACKING_OFF = """AND (:now IS NULL OR {channel} NOT IN (
@@ -192,7 +205,7 @@ _NOT_BACKING_OFF = """AND (:now IS NULL OR {channel} NOT IN (
 RETRY_FIRST = 30.0  # seconds before the first retry of a failed post; doubled each time
 RETRY_LONGEST = 30 * 60.0
 STORY_COPIES = 3  # a lookup ranks this many articles per result shown, for stories with copies
-_ALERT_COLUMNS = "id, watchlist, channel, companies, title, url, source, published, summary, why, events"
+_ALERT_COLUMNS = "id, watchlist, channel, companies, title, url, source, published, summary, why, events, ping"
 
 class Store:
     """intelbot's SQLite database: sources, articles, mentions, full-text search and the outbox.
@@ -463,7 +476,8 @@ class Store:
                 "summary": alert.summary, "why": alert.why, "created_at": created_at, "kind": kind,
                 "story_id": story if story is not None else article_id,
                 "events": json.dumps(list(alert.events or events)),
-                "new_companies": json.dumps(new_companies, ensure_ascii=False)})
+                "new_companies": json.dumps(new_companies, ensure_ascii=False),
+                "tier": alert.tier, "ping": json.dumps(list(alert.ping))})
             if cursor.rowcount == 1:  # 0 when the channel already had this article
                 new_ids.append(cursor.lastrowid)
         return new_ids
@@ -483,14 +497,15 @@ class Store:
         """
         with self._transaction("BEGIN") as db:
             rows = db.execute(
-                f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE state = 'pending' AND kind = 'alert' {_NOT_BACKING_OFF.format(channel='channel')}"
+                f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE state = 'pending' AND kind = 'alert' AND tier = 'realtime' {_NOT_BACKING_OFF.format(channel='channel')}"
                 " ORDER BY id LIMIT :limit", {"limit": limit, "now": _to_epoch(now) if now else None}
             ).fetchall()
         return [
             Alert(watchlist=watchlist, channel=channel, companies=tuple(json.loads(companies)), title=title,
                   url=url, source=source, published=_from_epoch(published), summary=summary, why=why, id=alert_id,
-                  events=tuple(json.loads(events)))
-            for alert_id, watchlist, channel, companies, title, url, source, published, summary, why, events in rows
+                  events=tuple(json.loads(events)), ping=tuple(json.loads(ping)))
+            for alert_id, watchlist, channel, companies, title, url, source, published, summary, why, events, ping
+            in rows
         ]
 
     def pending_coverage(self, *, now: datetime, quiet: timedelta, longest: timedelta) -> list[Coverage]:
@@ -563,6 +578,65 @@ class Store:
             for alert_id in ids:
                 if db.execute(f"UPDATE alerts SET {assignments} WHERE id = :id", {**params, "id": alert_id}).rowcount != 1:
                     raise StoreError(f"no alert with id {alert_id} in {self.path}")
+
+    # --- digests and pacing ---
+
+    def move_to_digest(self, ids: Sequence[int]) -> None:
+        """Fold realtime outbox rows into their watchlist's next digest (quiet hours, budget)."""
+        with self._transaction() as db:
+            db.executemany("UPDATE alerts SET tier = 'digest', ping = '[]' WHERE id = ? AND state = 'pending'",
+                           [(i,) for i in ids])
+
+    def sent_since(self, channel: str, since: datetime) -> int:
+        """How many realtime alerts went to `channel` since `since` (for `max_per_hour`)."""
+        with self._transaction("BEGIN") as db:
+            return db.execute(
+                "SELECT count(*) FROM alerts WHERE channel = ? AND sent_at >= ? AND state = 'sent'"
+                " AND kind = 'alert' AND tier = 'realtime'", (channel, _to_epoch(since)),
+            ).fetchone()[0]
+
+    def digest_channels(self, watchlist: str) -> list[str]:
+        """Channels with stories waiting for this watchlist's digest."""
+        with self._transaction("BEGIN") as db:
+            return [row[0] for row in db.execute(
+                "SELECT DISTINCT channel FROM alerts WHERE watchlist = ? AND tier = 'digest' AND state = 'pending'"
+                " ORDER BY channel", (watchlist,))]
+
+    def digest_items(self, watchlist: str, channel: str) -> list[tuple[int, DigestItem, float]]:
+        """(outbox id, story, salience of its first company) waiting for this digest, oldest first."""
+        with self._transaction("BEGIN") as db:
+            rows = db.execute(
+                "SELECT al.id, al.title, al.url, al.source, al.published, al.companies, al.events,"
+                " coalesce(ac.about, 0), coalesce(ac.score, 0) FROM alerts al"
+                " LEFT JOIN article_companies ac ON ac.article_id = al.article_id"
+                "  AND ac.company = json_extract(al.companies, '$[0]')"
+                " WHERE al.watchlist = ? AND al.channel = ? AND al.tier = 'digest' AND al.state = 'pending'"
+                " AND al.kind = 'alert' ORDER BY al.id", (watchlist, channel),
+            ).fetchall()
+        return [
+            (row_id, DigestItem(title, url, source, _from_epoch(published), tuple(json.loads(companies)),
+                                bool(about), tuple(json.loads(events))), float(score))
+            for row_id, title, url, source, published, companies, events, about, score in rows
+        ]
+
+    def last_digest(self, watchlist: str, channel: str) -> datetime | None:
+        """When this watchlist's digest last went to `channel`, or None."""
+        with self._transaction("BEGIN") as db:
+            row = db.execute("SELECT sent_at FROM digests WHERE watchlist = ? AND channel = ?",
+                             (watchlist, channel)).fetchone()
+        return _from_epoch(row[0]) if row else None
+
+    def record_digest(self, watchlist: str, channel: str, ids: Sequence[int], *, now: datetime,
+                      message_id: str | None) -> None:
+        """Mark a digest's rows sent and remember when it went out, in one transaction."""
+        with self._transaction() as db:
+            db.executemany(
+                "UPDATE alerts SET state = 'sent', sent_at = ?, last_attempt_at = ?, message_id = ? WHERE id = ?",
+                [(_to_epoch(now), _to_epoch(now), message_id, i) for i in ids])
+            db.execute(
+                "INSERT INTO digests (watchlist, channel, sent_at, message_id) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (watchlist, channel) DO UPDATE SET sent_at = excluded.sent_at,"
+                " message_id = excluded.message_id", (watchlist, channel, _to_epoch(now), message_id))
 
     def alert_counts(self) -> dict[str, int]:
         """How many alerts are in each state: {'pending': n, 'sent': n, 'failed': n}."""

@@ -20,6 +20,8 @@ class WatchlistConfig:
     keywords: list[str] = field(default_factory=list)
     channels: list[str] = field(default_factory=lambda: ["console"])
     require: str = "mention"
+    mode: str = "realtime"
+    ping: tuple[str, ...] = ()
 
 
 def routes_for(title: str, text: str, *watchlists: WatchlistConfig):
@@ -77,3 +79,32 @@ def test_require_about_skips_stories_that_name_the_company_in_passing():
     assert passing == [] and len(about) == 1
     assert len(routes_for("Markets close higher", "The news was posted on Globex first.",
                           WatchlistConfig("all", ["Globex"]))) == 1
+
+
+ABOUT = ("Globex opens a plant", "Globex said on Monday it will open a plant. Globex will hire 400 people.")
+PASSING = ("Shipping rates rise", "Freight rates rose again this week, a forwarder told Globex.")
+
+
+def tiers(story: tuple[str, str], *watchlists: WatchlistConfig) -> list[tuple[str, str, tuple[str, ...]]]:
+    return [(r.watchlist, r.tier, r.ping) for r in routes_for(*story, *watchlists)]
+
+
+def test_mode_decides_realtime_or_digest_and_both_splits_by_salience():
+    assert tiers(ABOUT, WatchlistConfig("w", ["Globex"], mode="digest")) == [("w", "digest", ())]
+    assert tiers(ABOUT, WatchlistConfig("w", ["Globex"], mode="both")) == [("w", "realtime", ())]
+    assert tiers(PASSING, WatchlistConfig("w", ["Globex"], mode="both")) == [("w", "digest", ())]
+    assert tiers(PASSING, WatchlistConfig("w", ["Globex"])) == [("w", "realtime", ())]
+
+
+def test_pings_go_only_with_realtime_stories_about_a_company():
+    ping = ("slack:S0123ABCD",)
+    assert tiers(ABOUT, WatchlistConfig("w", ["Globex"], ping=ping)) == [("w", "realtime", ping)]
+    assert tiers(PASSING, WatchlistConfig("w", ["Globex"], ping=ping)) == [("w", "realtime", ())]
+    assert tiers(PASSING, WatchlistConfig("w", ["Globex"], mode="both", ping=ping)) == [("w", "digest", ())]
+
+
+def test_realtime_wins_when_two_watchlists_reach_one_channel():
+    digest, live = WatchlistConfig("d", ["Globex"], mode="digest"), WatchlistConfig("r", ["Globex"], ping=("discord:123456",))
+    assert tiers(ABOUT, digest, live) == [("r", "realtime", ("discord:123456",))]
+    assert tiers(ABOUT, live, digest) == [("r", "realtime", ("discord:123456",))]
+

@@ -18,7 +18,7 @@ from adapters.console import ConsoleAdapter
 from bot.app import App
 from bot.delivery import Dispatcher
 from bot.errors import DeliveryError, StoreError
-from bot.models import Alert, ChannelRef, Coverage, Reply
+from bot.models import Alert, ChannelRef, Coverage, Digest, Reply
 from bot.store import Store
 from tests.support import NewsSite, article_page, hours_ago, make_config, rss
 from tests.test_store import NOW, make_alert, make_article, mentions_of
@@ -45,6 +45,9 @@ class Recorder:
 
     async def post_coverage(self, channel: ChannelRef, coverage: Coverage) -> str | None:
         return self._post(channel, coverage)
+
+    async def post_digest(self, channel: ChannelRef, digest: Digest) -> str | None:
+        return self._post(channel, digest)
 
     def _post(self, channel: ChannelRef, what: object) -> str:
         if channel.target in self.refuse:

@@ -12,7 +12,10 @@ import asyncio
 import codecs
 import functools
 import multiprocessing
+import os
 import re
+import threading
+import time
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
@@ -263,7 +266,8 @@ class Extractor:
     def _get_pool(self) -> Executor:
         if self._pool is None:
             if self._processes:
-                self._pool = ProcessPoolExecutor(self._max_workers, mp_context=_worker_context())
+                self._pool = ProcessPoolExecutor(self._max_workers, mp_context=_worker_context(),
+                                                 initializer=_exit_with_parent, initargs=(os.getpid(),))
             else:
                 self._pool = ThreadPoolExecutor(self._max_workers, thread_name_prefix="extract")
         return self._pool
@@ -273,6 +277,33 @@ class Extractor:
         if self._pool is pool:
             self._pool = None
         pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _exit_with_parent(bot_pid: int) -> None:
+    """In a worker: exit when the bot is gone, even if it was killed (kill -9 skips all clean-up).
+
+    A worker's parent is the fork server, which exits when the bot dies; the worker is then
+    re-parented and would otherwise wait forever on a queue its siblings keep open.
+    """
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent or not _alive(bot_pid):
+                os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _worker_context() -> multiprocessing.context.BaseContext:

@@ -97,3 +97,42 @@ def test_a_source_counts_its_failures_in_a_row(store):
     assert store.source_state("Wire", "https://wire.test/feed").failures == 3
     store.record_poll_success("Wire", "https://wire.test/feed", now=NOW, etag=None, last_modified=None)
     assert store.source_state("Wire", "https://wire.test/feed").failures == 0
+
+
+# --- against the fake Slack Web API, with the real Slack adapter ---
+
+async def test_slack_failing_for_a_while_then_recovering_gets_each_alert_once_in_order(store):
+    from adapters.slack import SlackAdapter
+    from tests.fakeslack import BOT_TOKEN, FakeSlack, Scripted
+
+    slack = FakeSlack()
+    await slack.start()
+    adapter = SlackAdapter(bot_token=BOT_TOKEN, api_url=slack.api_url, handle=None, min_interval=0,
+                           clock=lambda: NOW, listen=False)  # posting only, as `intelbot poll` does
+    try:
+        queue(store, *(["C0123ABCD", "C0456EFGH"] * 4))  # Story 0..7, alternating channels
+        # Slack's answers, in order: two 500s, a 429 with Retry-After (slack_sdk waits it out
+        # and sends again), then the platform recovers.
+        slack.then("chat.postMessage", Scripted(500, {"ok": False, "error": "internal_error"}),
+                   Scripted(503, {"ok": False, "error": "service_unavailable"}),
+                   Scripted(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "1"}))
+        await adapter.start()
+        moment = 0.0
+        for _ in range(12):
+            dispatcher = Dispatcher(store, {"slack": adapter}, clock=lambda m=moment: NOW + timedelta(seconds=m))
+            await dispatcher.deliver_pending()
+            moment += RETRY_FIRST * 5  # past any backoff
+            if store.alert_counts()["pending"] == 0:
+                break
+    finally:
+        await adapter.stop()
+        await slack.stop()
+    assert store.alert_counts() == {"pending": 0, "sent": 8, "failed": 0}
+    assert slack.calls.count("chat.postMessage") == 8 + 3  # the three refused attempts, then each once
+    by_channel: dict[str, list[str]] = {}
+    for post in slack.posts:
+        by_channel.setdefault(post["channel"], []).append(post["text"].split(": ", 1)[1])
+    assert by_channel == {  # once each, and in each channel in the order they were queued
+        "C0123ABCD": ["Story 0 (wire)", "Story 2 (wire)", "Story 4 (wire)", "Story 6 (wire)"],
+        "C0456EFGH": ["Story 1 (wire)", "Story 3 (wire)", "Story 5 (wire)", "Story 7 (wire)"],
+    }

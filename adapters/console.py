@@ -2,7 +2,8 @@
 
 Text from the web is hostile to terminals too: escape sequences in a headline could move
 the cursor, rewrite earlier lines or set the window title, so every control character
-other than a newline is removed before printing.
+other than a newline is removed before printing. The console notifies nobody: an alert's
+`ping` is not shown.
 """
 
 from __future__ import annotations
@@ -18,7 +19,16 @@ from typing import TextIO
 from bot import messages
 from bot.events import tag_label
 from bot.messages import age
-from bot.models import Alert, ChannelRef, Command, Coverage, Reply, SearchResult
+from bot.models import (
+    Alert,
+    ChannelRef,
+    Command,
+    Coverage,
+    Digest,
+    DigestItem,
+    Reply,
+    SearchResult,
+)
 
 _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 _BOLD, _DIM, _RESET = "\x1b[1m", "\x1b[2m", "\x1b[0m"
@@ -58,6 +68,32 @@ def coverage_json(coverage: Coverage) -> dict:
         "story_url": coverage.story_url,
         "outlets": [{"source": o.source, "url": o.url, "title": o.title} for o in coverage.outlets],
         "new_companies": list(coverage.new_companies),
+    }
+
+
+def digest_json(digest: Digest) -> dict:
+    """The `--json` form of a digest, every story of it (the text form lists five per company)."""
+    return {
+        "kind": "digest",
+        "channel": digest.channel,
+        "watchlist": digest.watchlist,
+        "since": digest.since.isoformat() if digest.since is not None else None,
+        "until": digest.until.isoformat(),
+        "total": digest.total,
+        "sections": [{"company": company, "stories": [_story_json(item) for item in items]}
+                     for company, items in digest.sections],
+    }
+
+
+def _story_json(item: DigestItem) -> dict:
+    return {
+        "title": item.title,
+        "url": item.url,
+        "source": item.source,
+        "published": item.published.isoformat(),
+        "companies": list(item.companies),
+        "about": item.about,
+        "events": list(item.events),
     }
 
 
@@ -115,6 +151,10 @@ class ConsoleAdapter:
             self._write(self.render_coverage(coverage))
         return None
 
+    async def post_digest(self, channel: ChannelRef, digest: Digest) -> str | None:
+        self._write(json.dumps(digest_json(digest), ensure_ascii=False) if self._json else self.render_digest(digest))
+        return None
+
     def render_alert(self, alert: Alert) -> str:
         companies = ", ".join(alert.companies)
         lines = [
@@ -144,6 +184,24 @@ class ConsoleAdapter:
         if coverage.new_companies:
             parts.append(messages.now_also_mentions([_one_line(c) for c in coverage.new_companies]))
         return "  ↳ " + self._dim(" · ".join(part for part in parts if part)) + "\n\n"
+
+    def render_digest(self, digest: Digest) -> str:
+        """The heading, then per company `  Globex (7)`, its first stories (`•` about it, `◦`
+        naming it in passing; source and age, then the link) and `+2 more`."""
+        now = self._clock()
+        if not digest.sections:
+            return _one_line(messages.nothing_new(digest.watchlist, digest.since)) + "\n\n"
+        lines = [self._bold(_one_line(messages.digest_heading(digest.watchlist, digest.total, digest.since, now)))]
+        for company, items in digest.sections:
+            lines.append("  " + self._bold(messages.digest_section(_one_line(company), len(items))))
+            for item in items[: messages.DIGEST_ITEMS_PER_COMPANY]:
+                mark = "•" if item.about else "◦"
+                meta = self._dim(f"{_one_line(item.source)} · {age(item.published, now)}")
+                lines.append(f"    {mark} {_one_line(item.title)} · {meta}")
+                lines.append(f"      {_one_line(item.url)}")
+            if len(items) > messages.DIGEST_ITEMS_PER_COMPANY:
+                lines.append("    " + self._dim(messages.digest_more(len(items) - messages.DIGEST_ITEMS_PER_COMPANY)))
+        return "\n".join(lines) + "\n\n"
 
     def render_reply(self, reply: Reply) -> str:
         lines = [clean(reply.text)]

@@ -1,14 +1,17 @@
 """Discord as a chat platform: alerts as embeds, `/intel` as an application command.
 
 Built on discord.py's `Client` and `app_commands.CommandTree`; this module only translates.
-Alerts and replies become embeds (`render_alert`, `render_reply`), `/intel` interactions
-become `Command` values for the core, and Discord's refusals become `DeliveryError`s.
+Alerts, digests and replies become embeds (`render_alert`, `render_digest`, `render_reply`),
+`/intel` interactions become `Command` values for the core, and Discord's refusals become
+`DeliveryError`s.
 
 Text from the web is hostile. Every message, webhook call and interaction response carries
 `allowed_mentions` none, so `@everyone`, `@here`, `<@id>` and `<@&id>` in a headline ping
-nobody; markdown in untrusted text is escaped (`discord.utils.escape_markdown`), so a headline
-cannot make itself bold or a masked link. Footers are plain text in Discord (no markdown) and
-are not escaped. Everything is cut at a word to Discord's limits (`LIMITS`).
+nobody; the one exception is an alert whose `ping` names roles: its `content` mentions them
+and its `allowed_mentions` lets exactly those roles be notified (`mention_roles`). Markdown in
+untrusted text is escaped (`discord.utils.escape_markdown`), so a headline cannot make itself
+bold or a masked link. Footers are plain text in Discord (no markdown) and are not escaped.
+Everything is cut at a word to Discord's limits (`LIMITS`).
 
 The gateway is needed only to receive `/intel`: with `listen=False` (a one-shot poll) the
 adapter logs in over REST (`GET /users/@me`, `GET /oauth2/applications/@me`) and posts alerts
@@ -33,7 +36,18 @@ from discord.utils import escape_markdown
 from bot import messages
 from bot.errors import DeliveryError
 from bot.events import tag_label
-from bot.models import Alert, ChannelRef, Command, Coverage, Outlet, Reply, SearchResult, webhook_variable
+from bot.models import (
+    Alert,
+    ChannelRef,
+    Command,
+    Coverage,
+    Digest,
+    DigestItem,
+    Outlet,
+    Reply,
+    SearchResult,
+    webhook_variable,
+)
 from bot.query import complete_companies
 from bot.text import fit as fit_escaped
 from bot.text import mark_spans, shorten
@@ -61,6 +75,16 @@ SNIPPET_LIMIT = 600
 RESULT_FOOTER_LIMIT = 150
 URL_LIMIT = 2048
 CHOICE_LIMIT = 100  # autocomplete choice names and values
+# A digest is one message. Per story, the parts are capped so that a company's section (its
+# line, five stories and "+N more") always fits in one description; sections fill one embed's
+# description, then a second's, up to the 6,000 characters a message's embeds may hold, and the
+# companies that did not fit are named with their counts in the last footer.
+DIGEST_COMPANY_LIMIT = 150
+DIGEST_TITLE_LIMIT = 120
+DIGEST_URL_LIMIT = 500
+DIGEST_SOURCE_LIMIT = 50
+DIGEST_REST_LIMIT = 500
+ABOUT_MARK, PASSING_MARK = "•", "◦"  # a story about the company; one that names it in passing
 MORE_TIMEOUT = 14 * 60  # an interaction token lives 15 minutes: after that a click cannot answer
 
 _PERMANENT_CODES = {
@@ -71,6 +95,7 @@ _PERMANENT_CODES = {
            "(and View Channel)",
     50035: "Discord rejected the message as invalid",
 }
+_ROLE_ID = re.compile(r"^[0-9]{5,20}$")  # as the config checks it; nothing else enters a mention
 
 
 def escape(text: str) -> str:
@@ -99,6 +124,19 @@ def link_target(url: str) -> str | None:
     if url.startswith(("http://", "https://")) and len(url) <= URL_LIMIT and not re.search(r"\s", url):
         return url
     return None
+
+
+def mention_roles(ping: Sequence[str]) -> tuple[str | None, discord.AllowedMentions]:
+    """The `content` and `allowed_mentions` of a message for an alert's `ping`: `<@&id>` for each
+    Discord role in it, allowed to notify those roles and nobody else. (None, none) without
+    roles; Slack user groups are left to the Slack adapter."""
+    roles = [role for role in dict.fromkeys(entry.removeprefix("discord:") for entry in ping
+                                            if entry.startswith("discord:")) if _ROLE_ID.match(role)]
+    if not roles:
+        return None, NO_MENTIONS
+    allowed = discord.AllowedMentions(everyone=False, users=False, replied_user=False,
+                                      roles=[discord.Object(id=int(role)) for role in roles])
+    return " ".join(f"<@&{role}>" for role in roles), allowed
 
 
 def render_alert(alert: Alert, *, now: datetime | None = None) -> discord.Embed:
@@ -138,15 +176,84 @@ def render_coverage(coverage: Coverage, *, threaded: bool) -> discord.Embed:
     return embed
 
 
+def render_digest(digest: Digest, *, now: datetime | None = None) -> list[discord.Embed]:
+    """The embeds of a digest: its heading as the title, then a section per company.
+
+    Each section names the company with its count, lists its first stories (linked title,
+    source, age; `•` about the company, `◦` naming it in passing), then "+N more". Companies
+    past Discord's limits are named with their counts in the last embed's footer. An empty
+    digest says that nothing is new.
+    """
+    now = now or datetime.now(timezone.utc)
+    if not digest.sections:
+        return [discord.Embed(description=fit(messages.nothing_new(digest.watchlist, digest.since),
+                                              LIMITS["description"]), colour=COLOUR)]
+    heading = fit(messages.digest_heading(digest.watchlist, digest.total, digest.since, now), LIMITS["title"])
+    pages: list[list[str]] = [[]]  # the sections of each embed's description
+    used = len(heading)
+    shown = 0
+    for company, items in digest.sections:
+        section = _digest_section(company, items, now)
+        same_page = len("\n\n".join([*pages[-1], section])) <= LIMITS["description"]
+        cost = len(section) + (2 if same_page and pages[-1] else 0)
+        # Keep room for the footer, in case later companies do not fit.
+        too_many = not same_page and len(pages) == LIMITS["embeds"]
+        if used + cost > LIMITS["embeds_total"] - DIGEST_REST_LIMIT or too_many:
+            break
+        if not same_page:
+            pages.append([])
+        pages[-1].append(section)
+        used += cost
+        shown += 1
+    embeds = [discord.Embed(description="\n\n".join(page) or None, colour=COLOUR) for page in pages]
+    embeds[0].title = heading
+    if rest := digest.sections[shown:]:
+        embeds[-1].set_footer(text=_other_companies(rest, DIGEST_REST_LIMIT))
+    return embeds
+
+
+def _digest_section(company: str, items: tuple[DigestItem, ...], now: datetime) -> str:
+    """`**Globex (7)**`, a line per story (at most five), then `+2 more`: within one description."""
+    lines = [f"**{messages.digest_section(fit(company, DIGEST_COMPANY_LIMIT), len(items))}**"]
+    for item in items[: messages.DIGEST_ITEMS_PER_COMPANY]:
+        mark = ABOUT_MARK if item.about else PASSING_MARK
+        title = _masked_link(item.url, item.title, label_limit=DIGEST_TITLE_LIMIT, url_limit=DIGEST_URL_LIMIT)
+        source = fit(item.source, DIGEST_SOURCE_LIMIT)
+        lines.append(f"{mark} {title} · {source} · {messages.age(item.published, now)}")
+    if len(items) > messages.DIGEST_ITEMS_PER_COMPANY:
+        lines.append(messages.digest_more(len(items) - messages.DIGEST_ITEMS_PER_COMPANY))
+    return "\n".join(lines)
+
+
+def _other_companies(sections: tuple[tuple[str, tuple[DigestItem, ...]], ...], limit: int) -> str:
+    """`Hooli (3) · Initech (2) +30 more` for a footer (plain text): the companies a digest had
+    no room to list, in order, as many as fit in `limit` characters."""
+    suffix = " " + messages.digest_more(len(sections))  # the longest it can be
+    named: list[str] = []
+    for company, items in sections:
+        part = messages.digest_section(plain(company, DIGEST_COMPANY_LIMIT), len(items))
+        if len(" · ".join([*named, part])) + len(suffix) > limit:
+            break
+        named.append(part)
+    left = len(sections) - len(named)
+    text = " · ".join(named)
+    return f"{text} {messages.digest_more(left)}".strip() if left else text
+
+
 def _outlet_link(outlet: Outlet) -> str:
-    """`[Source](url)`, the source escaped so that it can neither close the link early nor make one."""
-    label = fit_escaped(outlet.source, OUTLET_LABEL_LIMIT, escape_label) or fit(outlet.url, OUTLET_LABEL_LIMIT)
-    target = link_target(outlet.url)
-    if target is None or len(target) > COVERAGE_URL_LIMIT:
-        return label
+    return _masked_link(outlet.url, outlet.source, label_limit=OUTLET_LABEL_LIMIT, url_limit=COVERAGE_URL_LIMIT)
+
+
+def _masked_link(url: str, label: str, *, label_limit: int, url_limit: int) -> str:
+    """`[label](url)`, the label escaped so that it can neither close the link early nor make one;
+    the label alone when Discord would not take the URL or it is longer than `url_limit`."""
+    text = fit_escaped(label, label_limit, escape_label) or fit_escaped(url, label_limit, escape_label)
+    target = link_target(url)
+    if target is None:
+        return text
     # `)` would end the link and `<`, `>` change how Discord reads it: percent-encoded, same URL.
     target = target.replace("(", "%28").replace(")", "%29").replace("<", "%3C").replace(">", "%3E")
-    return f"[{label}]({target})"
+    return f"[{text}]({target})" if len(target) <= url_limit else text
 
 
 def highlighted(result: SearchResult, limit: int = SNIPPET_LIMIT) -> str:
@@ -322,12 +429,19 @@ class DiscordAdapter:
     # --- posting ---
 
     async def post_alert(self, channel: ChannelRef, alert: Alert) -> str | None:
-        """Post one alert as an embed; return the message id. Raises `DeliveryError`."""
-        return await self._send(channel, embeds=[render_alert(alert, now=self._clock())])
+        """Post one alert as an embed, mentioning the roles in `alert.ping`; return the message
+        id. Raises `DeliveryError`."""
+        content, allowed = mention_roles(alert.ping)
+        return await self._send(channel, embeds=[render_alert(alert, now=self._clock())], content=content,
+                                allowed_mentions=allowed)
 
     async def post_reply(self, channel: ChannelRef, reply: Reply) -> str | None:
         """Post a reply as a channel message; return its id. Raises `DeliveryError`."""
         return await self._send(channel, embeds=render_reply(reply))
+
+    async def post_digest(self, channel: ChannelRef, digest: Digest) -> str | None:
+        """Post a digest as one message; return its id. Raises `DeliveryError`, as alerts do."""
+        return await self._send(channel, embeds=render_digest(digest, now=self._clock()))
 
     async def post_coverage(self, channel: ChannelRef, coverage: Coverage) -> str | None:
         """Post later coverage as a reply to the story's alert (a plain message naming the story
@@ -341,14 +455,15 @@ class DiscordAdapter:
         return await self._send(channel, embeds=[render_coverage(coverage, threaded=True)], reference=reference)
 
     async def _send(self, channel: ChannelRef, *, embeds: list[discord.Embed],
-                    reference: discord.MessageReference | None = None) -> str:
+                    reference: discord.MessageReference | None = None, content: str | None = None,
+                    allowed_mentions: discord.AllowedMentions = NO_MENTIONS) -> str:
         if not channel.target.isdigit():
             raise DeliveryError(f"invalid Discord channel {channel}: expected a channel ID", permanent=True)
         messageable = self.client.get_partial_messageable(int(channel.target))
         try:
             # discord.py waits out a 429 itself (its JSON `retry_after`) and sends again. A reply
             # pings its parent's author only with `replied_user`, which NO_MENTIONS leaves off.
-            message = await messageable.send(embeds=embeds, allowed_mentions=NO_MENTIONS,
+            message = await messageable.send(content=content, embeds=embeds, allowed_mentions=allowed_mentions,
                                              **({"reference": reference} if reference is not None else {}))
         except _TRANSPORT_ERRORS as error:
             raise delivery_error(error, channel=str(channel)) from None
@@ -402,7 +517,7 @@ class DiscordWebhookAdapter:
 
     `webhooks` maps a name (the `<name>` of `discord-webhook:<name>`) to the webhook's URL
     (Channel settings → Integrations → Webhooks → Copy Webhook URL). Alert-only: no `/intel`.
-    Same embeds, limits and `allowed_mentions` none as the bot. URLs are secrets: they never
+    Same embeds, limits and mentions as the bot. URLs are secrets: they never
     appear in errors or logs.
     """
 
@@ -431,23 +546,32 @@ class DiscordWebhookAdapter:
             self._session = None
 
     async def post_alert(self, channel: ChannelRef, alert: Alert) -> str | None:
-        """Post one alert as an embed through the channel's webhook; return the message id."""
-        return await self._send(channel, [render_alert(alert, now=self._clock())])
+        """Post one alert as an embed through the channel's webhook, mentioning the roles in
+        `alert.ping`; return the message id."""
+        content, allowed = mention_roles(alert.ping)
+        return await self._send(channel, [render_alert(alert, now=self._clock())], content=content,
+                                allowed_mentions=allowed)
 
     async def post_reply(self, channel: ChannelRef, reply: Reply) -> str | None:
         return await self._send(channel, render_reply(reply))
+
+    async def post_digest(self, channel: ChannelRef, digest: Digest) -> str | None:
+        """Post a digest as one message through the channel's webhook; return its id."""
+        return await self._send(channel, render_digest(digest, now=self._clock()))
 
     async def post_coverage(self, channel: ChannelRef, coverage: Coverage) -> str | None:
         """Webhooks cannot reply: post a message that names the story, linked; return its id."""
         return await self._send(channel, [render_coverage(coverage, threaded=False)])
 
-    async def _send(self, channel: ChannelRef, embeds: list[discord.Embed]) -> str | None:
+    async def _send(self, channel: ChannelRef, embeds: list[discord.Embed], *, content: str | None = None,
+                    allowed_mentions: discord.AllowedMentions = NO_MENTIONS) -> str | None:
         webhook = self._webhooks.get(channel.target)
         if webhook is None:
             raise DeliveryError(f"no webhook URL for {channel}: set {webhook_variable(channel.target)}",
                                 permanent=True)
         try:
-            message = await webhook.send(embeds=embeds, allowed_mentions=NO_MENTIONS, wait=True)
+            message = await webhook.send(embeds=embeds, allowed_mentions=allowed_mentions, wait=True,
+                                         **({"content": content} if content else {}))
         except discord.NotFound:
             raise DeliveryError(f"the webhook of {channel} was deleted: create a new one and update "
                                 f"{webhook_variable(channel.target)}", permanent=True) from None

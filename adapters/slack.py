@@ -1,13 +1,15 @@
 """Slack as a chat platform: alerts as Block Kit messages, `/intel` over Socket Mode or HTTP.
 
-Built on slack-bolt's `AsyncApp`; this module only translates. Alerts and replies become
-Block Kit payloads (`render_alert`, `render_reply`), slash commands and button clicks become
-`Command` values for the core, and Slack's errors become `DeliveryError`s.
+Built on slack-bolt's `AsyncApp`; this module only translates. Alerts, digests and replies
+become Block Kit payloads (`render_alert`, `render_digest`, `render_reply`), slash commands
+and button clicks become `Command` values for the core, and Slack's errors become
+`DeliveryError`s.
 
 Text from the web is hostile: Slack reads `<!channel>`, `<@U123>` and `<url|label>` in message
 text as pings and links, so every untrusted string goes through `escape` (`&`, `<`, `>`), text
 objects are `verbatim` (no auto-linking of names), and messages never set `link_names` or
-`parse=full`.
+`parse=full`. The only ping this module writes is `<!subteam^S…>` for the user groups an
+alert's `ping` names (`mention_groups`).
 """
 
 from __future__ import annotations
@@ -43,7 +45,17 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import messages
 from bot.errors import DeliveryError
 from bot.events import tag_label
-from bot.models import Alert, ChannelRef, Command, Coverage, Outlet, Reply, SearchResult
+from bot.models import (
+    Alert,
+    ChannelRef,
+    Command,
+    Coverage,
+    Digest,
+    DigestItem,
+    Outlet,
+    Reply,
+    SearchResult,
+)
 from bot.text import fit as fit_escaped
 from bot.text import mark_spans
 
@@ -64,6 +76,19 @@ BUTTON_VALUE_LIMIT = 2000
 # A coverage message links up to four pages (the story and three outlets) in one section.
 OUTLET_LABEL_LIMIT = 100
 COVERAGE_URL_LIMIT = 500
+# A digest is one message: at most 50 blocks, and Slack refuses a message whose blocks hold
+# more than about 12,000 characters of text in all (`msg_blocks_too_long`, undocumented;
+# slackapi/bolt-js#2509 and #2867), so a digest keeps well under that and names the companies
+# that did not fit on one last line. Per story, the parts are capped so that a company's
+# section (its line, five stories and "+N more") always fits in one 3,000-character section.
+BLOCKS_LIMIT = 50
+DIGEST_TEXT_BUDGET = 10_000
+DIGEST_REST_LIMIT = 1000  # the last line: the companies that did not fit, with their counts
+DIGEST_COMPANY_LIMIT = 150
+DIGEST_TITLE_LIMIT = 120
+DIGEST_URL_LIMIT = 350
+DIGEST_SOURCE_LIMIT = 50
+ABOUT_MARK, PASSING_MARK = "•", "◦"  # a story about the company; one that names it in passing
 
 # Errors after which retrying the same message cannot help; the hint says what a person can do.
 _PERMANENT_ERRORS = {
@@ -78,8 +103,10 @@ _PERMANENT_ERRORS = {
     "restricted_action": "the workspace does not let the bot post there",
     "invalid_blocks": "Slack rejected the message layout",
     "msg_too_long": "the message is too long for Slack",
+    "msg_blocks_too_long": "the message is too long for Slack",
 }
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_GROUP_ID = re.compile(r"^S[A-Z0-9]{4,}$")  # as the config checks it; nothing else enters a mention
 
 
 def escape(text: str) -> str:
@@ -113,10 +140,21 @@ def _mrkdwn(text: str) -> MarkdownTextObject:
     return MarkdownTextObject(text=text, verbatim=True)
 
 
+def mention_groups(ping: tuple[str, ...]) -> str:
+    """`<!subteam^S…> ` for each Slack user group in an alert's `ping`, or "": the only pings
+    intelbot writes. Discord roles are left to the Discord adapter."""
+    groups = dict.fromkeys(entry.removeprefix("slack:") for entry in ping if entry.startswith("slack:"))
+    return "".join(f"<!subteam^{group}> " for group in groups if _GROUP_ID.match(group))
+
+
 def render_alert(alert: Alert, *, now: datetime | None = None) -> tuple[str, list[dict]]:
-    """The fallback `text` and Block Kit `blocks` of an alert; every untrusted part escaped."""
+    """The fallback `text` and Block Kit `blocks` of an alert; every untrusted part escaped.
+
+    The user groups in `alert.ping` are mentioned first, in both, so that they are notified.
+    """
     now = now or datetime.now(timezone.utc)
-    body = f"*{link(alert.url, alert.title)}*"
+    mentions = mention_groups(alert.ping)
+    body = f"{mentions}*{link(alert.url, alert.title)}*"
     if alert.summary:
         body += "\n" + fit(alert.summary, min(SUMMARY_LIMIT, SECTION_TEXT_LIMIT - len(body) - 1))
     age = messages.age(alert.published, now)
@@ -130,8 +168,66 @@ def render_alert(alert: Alert, *, now: datetime | None = None) -> tuple[str, lis
         blocks.append(ContextBlock(elements=[_mrkdwn(fit(labels, CONTEXT_TEXT_LIMIT))]))
     if alert.why:
         blocks.append(ContextBlock(elements=[_mrkdwn(fit(messages.why_line(alert.why), CONTEXT_TEXT_LIMIT))]))
-    text = fit(f"{', '.join(alert.companies)}: {alert.title} ({alert.source})", FALLBACK_LIMIT)
+    text = mentions + fit(f"{', '.join(alert.companies)}: {alert.title} ({alert.source})",
+                          FALLBACK_LIMIT - len(mentions))
     return text, [block.to_dict() for block in blocks]
+
+
+def render_digest(digest: Digest, *, now: datetime | None = None) -> tuple[str, list[dict]]:
+    """The fallback `text` and `blocks` of a digest: its heading, then a section per company.
+
+    Each section names the company with its count, lists its first stories (linked title,
+    source, age; `•` about the company, `◦` naming it in passing), then "+N more". Companies
+    past Slack's limits are named with their counts on one small last line. An empty digest
+    says that nothing is new.
+    """
+    now = now or datetime.now(timezone.utc)
+    if not digest.sections:
+        text = fit(messages.nothing_new(digest.watchlist, digest.since), SECTION_TEXT_LIMIT)
+        return text, [SectionBlock(text=_mrkdwn(text)).to_dict()]
+    heading = fit(messages.digest_heading(digest.watchlist, digest.total, digest.since, now), FALLBACK_LIMIT)
+    blocks: list[Block] = [SectionBlock(text=_mrkdwn(f"*{heading}*"))]
+    used = len(heading) + 2
+    shown = 0
+    for company, items in digest.sections:
+        section = _digest_section(company, items, now)
+        # Keep room for the last line and its block, in case later companies do not fit.
+        if used + len(section) > DIGEST_TEXT_BUDGET - DIGEST_REST_LIMIT or len(blocks) >= BLOCKS_LIMIT - 1:
+            break
+        blocks.append(SectionBlock(text=_mrkdwn(section)))
+        used += len(section)
+        shown += 1
+    if rest := digest.sections[shown:]:
+        blocks.append(ContextBlock(elements=[_mrkdwn(_other_companies(rest, DIGEST_REST_LIMIT))]))
+    return heading, [block.to_dict() for block in blocks]
+
+
+def _digest_section(company: str, items: tuple[DigestItem, ...], now: datetime) -> str:
+    """`*Globex (7)*`, a line per story (at most five), then `+2 more`: under 3,000 characters."""
+    lines = [f"*{messages.digest_section(fit(company, DIGEST_COMPANY_LIMIT), len(items))}*"]
+    for item in items[: messages.DIGEST_ITEMS_PER_COMPANY]:
+        mark = ABOUT_MARK if item.about else PASSING_MARK
+        title = link(item.url, item.title, title_limit=DIGEST_TITLE_LIMIT, url_limit=DIGEST_URL_LIMIT)
+        source = fit(item.source, DIGEST_SOURCE_LIMIT)
+        lines.append(f"{mark} {title} · {source} · {messages.age(item.published, now)}")
+    if len(items) > messages.DIGEST_ITEMS_PER_COMPANY:
+        lines.append(messages.digest_more(len(items) - messages.DIGEST_ITEMS_PER_COMPANY))
+    return "\n".join(lines)
+
+
+def _other_companies(sections: tuple[tuple[str, tuple[DigestItem, ...]], ...], limit: int) -> str:
+    """`Hooli (3) · Initech (2) +30 more`: the companies a digest had no room to list, in order,
+    as many as fit in `limit` characters (escaped)."""
+    suffix = " " + messages.digest_more(len(sections))  # the longest it can be
+    named: list[str] = []
+    for company, items in sections:
+        part = messages.digest_section(fit(company, DIGEST_COMPANY_LIMIT), len(items))
+        if len(" · ".join([*named, part])) + len(suffix) > limit:
+            break
+        named.append(part)
+    left = len(sections) - len(named)
+    text = " · ".join(named)
+    return f"{text} {messages.digest_more(left)}".strip() if left else text
 
 
 def render_coverage(coverage: Coverage) -> tuple[str, list[dict]]:
@@ -341,6 +437,11 @@ class SlackAdapter:
     async def post_reply(self, channel: ChannelRef, reply: Reply) -> str | None:
         """Post a reply as a channel message; return its `ts`. Raises `DeliveryError`."""
         return await self._post(channel, text=fit(reply.text, FALLBACK_LIMIT), blocks=render_reply(reply))
+
+    async def post_digest(self, channel: ChannelRef, digest: Digest) -> str | None:
+        """Post a digest as one message; return its `ts`. Raises `DeliveryError`, as alerts do."""
+        text, blocks = render_digest(digest, now=self._clock())
+        return await self._post(channel, text=text, blocks=blocks)
 
     async def post_coverage(self, channel: ChannelRef, coverage: Coverage) -> str | None:
         """Post later coverage in the thread of the story's alert (a channel message when there is

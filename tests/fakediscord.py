@@ -6,6 +6,7 @@ against Discord's size limits, with scripted failures), interaction callbacks an
 and channel webhooks. Gateway WebSocket at `/gateway`: HELLO, heartbeat ACK, IDENTIFY checks
 the token, READY, GUILD_CREATE, then the dispatches a test queues (INTERACTION_CREATE).
 JSON answers carry `Content-Type: application/json` without a charset, as Discord's do.
+`pinged(payload)` says whom Discord would notify for a message (its `mention_*` fields).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import re
 from dataclasses import dataclass, field
 
 from aiohttp import WSMsgType, web
@@ -66,7 +68,32 @@ def limit_problems(payload: dict) -> list[str]:
         total += len(title) + len(description) + len(footer) + len(author)
     if total > 6000:
         problems.append("embeds: Embed size exceeds maximum size of 6000")
+    allowed = payload.get("allowed_mentions") or {}
+    for kind in ("roles", "users"):
+        if kind in allowed and kind in (allowed.get("parse") or []):
+            problems.append(f"allowed_mentions: parse:[\"{kind}\"] and {kind}: [ids] are mutually exclusive.")
+        if len(allowed.get(kind) or []) > 100:
+            problems.append(f"allowed_mentions.{kind}: Must be 100 or fewer in length.")
     return problems
+
+
+def pinged(payload: dict) -> set[str]:
+    """Whom Discord would notify for a message payload: "everyone" (`@everyone` or `@here`),
+    "role:<id>", "user:<id>" or "replied_user", as `allowed_mentions` lets them through (all of
+    them when it is absent). Only `content` can ping: mentions in embeds never do."""
+    content = payload.get("content") or ""
+    allowed = payload.get("allowed_mentions")
+    parse = {"everyone", "roles", "users"} if allowed is None else set(allowed.get("parse") or [])
+    roles = {str(role) for role in (allowed or {}).get("roles") or []}
+    users = {str(user) for user in (allowed or {}).get("users") or []}
+    found = set()
+    if "everyone" in parse and re.search(r"@(everyone|here)", content):
+        found.add("everyone")
+    found.update(f"role:{role}" for role in re.findall(r"<@&(\d+)>", content) if "roles" in parse or role in roles)
+    found.update(f"user:{user}" for user in re.findall(r"<@!?(\d+)>", content) if "users" in parse or user in users)
+    if payload.get("message_reference") and (allowed is None or allowed.get("replied_user")):
+        found.add("replied_user")
+    return found
 
 
 @dataclass
@@ -240,9 +267,13 @@ class FakeDiscord:
         return self._json({"message": "Unknown Webhook", "code": 10015}, status=404)
 
     def _message(self, channel_id: str, payload: dict, *, author: dict) -> dict:
+        notified = pinged(payload)
         return {"id": self.snowflake(), "channel_id": channel_id, "type": 0, "content": payload.get("content") or "",
                 "author": author, "timestamp": TIMESTAMP, "edited_timestamp": None, "tts": False,
-                "mention_everyone": False, "mentions": [], "mention_roles": [], "attachments": [],
+                "mention_everyone": "everyone" in notified,
+                "mentions": [],
+                "mention_roles": sorted(n.removeprefix("role:") for n in notified if n.startswith("role:")),
+                "attachments": [],
                 "embeds": payload.get("embeds") or [], "components": payload.get("components") or [],
                 "pinned": False, "flags": payload.get("flags") or 0}
 

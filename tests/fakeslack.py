@@ -2,7 +2,9 @@
 
 Web API: `POST|GET /api/<method>` with a bearer token, Slack's JSON answers, scripted failures.
 `chat.postMessage` records each payload as received (with `thread_ts` for thread replies) and
-answers with the message's `ts`, as Slack does; `replies(ts)` lists the posts in a thread.
+answers with the message's `ts`, as Slack does; `replies(ts)` lists the posts in a thread. It
+refuses blocks past Slack's limits (`block_problems`) as Slack does, and `pinged(payload)` says
+whom Slack would notify for a message.
 Socket Mode: `apps.connections.open` returns `ws://…/socket`; the socket says hello, then
 sends the envelopes a test queues and records the client's acks. `POST /response/<n>` is a
 `response_url` that records what `respond()` posts. `sign` signs HTTP requests as Slack does.
@@ -15,6 +17,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
@@ -34,6 +37,71 @@ def sign(body: bytes, *, secret: str = SIGNING_SECRET, timestamp: int | None = N
     return {"X-Slack-Request-Timestamp": str(timestamp), "X-Slack-Signature": signature}
 
 
+# Block Kit limits (https://api.slack.com/reference/block-kit/blocks). The blocks of a message
+# may also hold only about 12,000 characters of text in all, a limit Slack does not document
+# (slackapi/bolt-js#2509: "12,000 text characters with a buffer for block containers"; #2867
+# saw 11,341 refused): this fake refuses past 11,000, stricter than any refusal reported.
+BLOCKS_LIMIT = 50
+TEXT_OBJECT_LIMIT = 3000
+CONTEXT_ELEMENTS_LIMIT = 10
+BLOCKS_TEXT_LIMIT = 11_000
+
+
+def _strings(value: object, key: str | None = None) -> list[tuple[str | None, str]]:
+    """Every (key, string) inside a JSON value, depth first."""
+    if isinstance(value, str):
+        return [(key, value)]
+    if isinstance(value, dict):
+        return [found for name, item in value.items() for found in _strings(item, name)]
+    if isinstance(value, list):
+        return [found for item in value for found in _strings(item, key)]
+    return []
+
+
+def block_problems(blocks: list[dict]) -> tuple[str, list[str]] | None:
+    """The error Slack answers for `blocks` (`invalid_blocks` or `msg_blocks_too_long`) and its
+    messages, or None when Slack would take them."""
+    problems = []
+    if len(blocks) > BLOCKS_LIMIT:
+        problems.append(f"no more than {BLOCKS_LIMIT} items allowed [json-pointer:/blocks]")
+    for n, block in enumerate(blocks):
+        text = (block.get("text") or {}).get("text")
+        if text is not None and len(text) > TEXT_OBJECT_LIMIT:
+            problems.append(f"must be less than {TEXT_OBJECT_LIMIT + 1} characters "
+                            f"[json-pointer:/blocks/{n}/text/text]")
+        elements = block.get("elements") or []
+        if block.get("type") == "context" and len(elements) > CONTEXT_ELEMENTS_LIMIT:
+            problems.append(f"no more than {CONTEXT_ELEMENTS_LIMIT} items allowed [json-pointer:/blocks/{n}/elements]")
+        for m, element in enumerate(elements):
+            if len(element.get("text") or "") > TEXT_OBJECT_LIMIT:
+                problems.append(f"must be less than {TEXT_OBJECT_LIMIT + 1} characters "
+                                f"[json-pointer:/blocks/{n}/elements/{m}/text]")
+    if problems:
+        return "invalid_blocks", problems
+    if sum(len(text) for key, text in _strings(blocks) if key == "text") > BLOCKS_TEXT_LIMIT:
+        return "msg_blocks_too_long", []
+    return None
+
+
+_MENTION = re.compile(r"<!(channel|here|everyone)(?:\|[^>]*)?>|<!subteam\^([A-Z0-9]+)(?:\|[^>]*)?>"
+                      r"|<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+
+
+def pinged(payload: dict) -> set[str]:
+    """Whom Slack would notify for a chat.postMessage payload: "channel", "here", "everyone",
+    "subteam:S…" or "user:U…", from `text` and every text of its blocks. With `link_names`
+    (or `parse=full`) Slack also turns a typed `@channel`, `@here` or `@everyone` into a ping."""
+    texts = [payload.get("text") or "", *(text for key, text in _strings(payload.get("blocks") or [])
+                                          if key == "text")]
+    found = set()
+    for text in texts:
+        for special, group, user in _MENTION.findall(text):
+            found.add(special or (f"subteam:{group}" if group else f"user:{user}"))
+        if str(payload.get("link_names")).lower() in ("1", "true") or payload.get("parse") == "full":
+            found.update(re.findall(r"(?<![\w&])@(channel|here|everyone)\b", text))
+    return found
+
+
 @dataclass
 class Scripted:
     """One canned answer to the next call of a method."""
@@ -51,6 +119,7 @@ class FakeSlack:
         self.page_size = 2  # conversations.list pages, so pagination is exercised
         self.calls: list[str] = []  # every Web API method called, in order
         self.posts: list[dict] = []  # chat.postMessage payloads, exactly as received
+        self.rejected: list[dict] = []  # payloads refused for Block Kit's limits
         self.responses: asyncio.Queue[tuple[str, dict]] = asyncio.Queue()  # (response_url path, payload)
         self.acks: dict[str, asyncio.Future] = {}
         self.script: dict[str, list[Scripted]] = {}
@@ -120,6 +189,12 @@ class FakeSlack:
         channel = arguments.get("channel")
         if channel not in self.channels and channel not in self.private_channels:
             return {"ok": False, "error": "channel_not_found"}
+        blocks = arguments.get("blocks") or []
+        if problem := block_problems(json.loads(blocks) if isinstance(blocks, str) else blocks):
+            self.rejected.append(arguments)
+            error, messages = problem
+            return {"ok": False, "error": error, **({"errors": messages, "response_metadata": {
+                "messages": [f"[ERROR] {message}" for message in messages]}} if messages else {})}
         self.posts.append(arguments)
         ts = f"{1700000000 + len(self.posts)}.000100"
         message = {"type": "message", "text": arguments.get("text"), "user": "U0BOT", "bot_id": "B0BOT", "ts": ts}

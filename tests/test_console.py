@@ -1,4 +1,4 @@
-"""The console adapter: readable alerts and coverage, JSON lines, and no terminal tricks from the web."""
+"""The console adapter: readable alerts, coverage and digests, JSON lines, and no terminal tricks from the web."""
 
 from __future__ import annotations
 
@@ -8,7 +8,16 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 from adapters.console import ConsoleAdapter, clean
-from bot.models import Alert, ChannelRef, Coverage, Outlet, Reply, SearchResult
+from bot.models import (
+    Alert,
+    ChannelRef,
+    Coverage,
+    Digest,
+    DigestItem,
+    Outlet,
+    Reply,
+    SearchResult,
+)
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
 ALERT = Alert(
@@ -69,6 +78,95 @@ async def test_coverage_as_a_json_line():
         "story_url": "https://news.test/globex", "new_companies": ["Northwind", "Initech"],
         "outlets": [{"source": o.source, "url": o.url, "title": o.title} for o in COVERAGE.outlets],
     }
+
+
+async def test_pings_are_not_shown_the_console_notifies_nobody():
+    plain, pinging = io.StringIO(), io.StringIO()
+    await ConsoleAdapter(plain, color=False, clock=lambda: NOW).post_alert(ChannelRef("console"), ALERT)
+    await ConsoleAdapter(pinging, color=False, clock=lambda: NOW).post_alert(
+        ChannelRef("console"), replace(ALERT, ping=("slack:S0123ABCD", "discord:123456789012345678")))
+    assert pinging.getvalue() == plain.getvalue()
+
+
+def stories(company: str, count: int) -> tuple[DigestItem, ...]:
+    """`count` stories naming `company`, an hour apart, newest first; every other one is about it."""
+    return tuple(DigestItem(f"{company} story {n}", f"https://news.test/{company.lower()}/{n}", "Wire",
+                            NOW - timedelta(hours=n + 1), (company,), about=n % 2 == 0,
+                            events=("funding",) if n == 0 else ())
+                 for n in range(count))
+
+
+DIGEST = Digest("console", "rivals", NOW - timedelta(days=1), NOW,
+                (("Globex", stories("Globex", 7)), ("Northwind", stories("Northwind", 2))), total=9, ids=(1, 2))
+
+
+async def test_digest_is_a_heading_and_indented_lines():
+    out = io.StringIO()
+    assert await ConsoleAdapter(out, color=False, clock=lambda: NOW).post_digest(ChannelRef("console"), DIGEST) is None
+    assert out.getvalue() == (
+        "Digest for rivals: 9 stories since Wed 25 Nov 12:00 UTC\n"
+        "  Globex (7)\n"
+        "    • Globex story 0 · Wire · 1 h ago\n"
+        "      https://news.test/globex/0\n"
+        "    ◦ Globex story 1 · Wire · 2 h ago\n"
+        "      https://news.test/globex/1\n"
+        "    • Globex story 2 · Wire · 3 h ago\n"
+        "      https://news.test/globex/2\n"
+        "    ◦ Globex story 3 · Wire · 4 h ago\n"
+        "      https://news.test/globex/3\n"
+        "    • Globex story 4 · Wire · 5 h ago\n"
+        "      https://news.test/globex/4\n"
+        "    +2 more\n"
+        "  Northwind (2)\n"
+        "    • Northwind story 0 · Wire · 1 h ago\n"
+        "      https://news.test/northwind/0\n"
+        "    ◦ Northwind story 1 · Wire · 2 h ago\n"
+        "      https://news.test/northwind/1\n\n")
+
+
+async def test_empty_digest_says_nothing_new():
+    out = io.StringIO()
+    empty = Digest("console", "rivals", None, NOW, (), total=0)
+    await ConsoleAdapter(out, color=False, clock=lambda: NOW).post_digest(ChannelRef("console"), empty)
+    assert out.getvalue() == "Digest for rivals: nothing new.\n\n"
+
+
+async def test_digest_titles_lose_their_control_sequences():
+    out = io.StringIO()
+    hostile = DigestItem("Globex \x1b]0;pwned\x07expands\nnow \x1b[2J", "https://news.test/g\x1b[31m", "Wire\r",
+                         NOW - timedelta(minutes=5), ("Globex",), about=True)
+    digest = Digest("console", "rivals", None, NOW, (("Glo\x1bbex", (hostile,)),), total=1)
+    await ConsoleAdapter(out, color=True, clock=lambda: NOW).post_digest(ChannelRef("console"), digest)
+    assert out.getvalue() == (
+        "\x1b[1mDigest for rivals: 1 story\x1b[0m\n"
+        "  \x1b[1mGlobex (1)\x1b[0m\n"
+        "    • Globex ]0;pwnedexpands now [2J · \x1b[2mWire · 5 min ago\x1b[0m\n"
+        "      https://news.test/g[31m\n\n")
+
+
+async def test_digest_as_a_json_line_carries_every_story():
+    out = io.StringIO()
+    await ConsoleAdapter(out, json_lines=True, clock=lambda: NOW).post_digest(ChannelRef("console"), DIGEST)
+    [line] = out.getvalue().splitlines()
+    value = json.loads(line)
+    assert value == {
+        "kind": "digest", "channel": "console", "watchlist": "rivals", "since": "2026-11-25T12:00:00+00:00",
+        "until": "2026-11-26T12:00:00+00:00", "total": 9,
+        "sections": [{"company": company, "stories": [
+            {"title": item.title, "url": item.url, "source": "Wire", "published": item.published.isoformat(),
+             "companies": [company], "about": item.about, "events": list(item.events)} for item in items]}
+            for company, items in DIGEST.sections],
+    }
+    assert len(value["sections"][0]["stories"]) == 7  # all of them, not five
+    assert value["sections"][0]["stories"][0] == {
+        "title": "Globex story 0", "url": "https://news.test/globex/0", "source": "Wire",
+        "published": "2026-11-26T11:00:00+00:00", "companies": ["Globex"], "about": True, "events": ["funding"]}
+    empty = io.StringIO()
+    await ConsoleAdapter(empty, json_lines=True, clock=lambda: NOW).post_digest(
+        ChannelRef("console"), Digest("console", "rivals", None, NOW, ()))
+    assert json.loads(empty.getvalue()) == {"kind": "digest", "channel": "console", "watchlist": "rivals",
+                                            "since": None, "until": "2026-11-26T12:00:00+00:00", "total": 0,
+                                            "sections": []}
 
 
 def test_reply_lists_results_with_highlights_in_color():

@@ -1,7 +1,7 @@
 """The Discord adapter against a fake Discord on 127.0.0.1 (tests/fakediscord.py), driven by the
-real discord.py client: alerts as embeds, later coverage as replies to them, `/intel` and its
-autocomplete over the gateway, Discord's errors and rate limits, size limits, and escaping of
-hostile text.
+real discord.py client: alerts as embeds, later coverage as replies to them, digests, role
+pings, `/intel` and its autocomplete over the gateway, Discord's errors and rate limits, size
+limits, and escaping of hostile text.
 
 discord.py is pointed at the fake only through its base URLs (`Route.BASE`, the gateway URL),
 set with monkeypatch for the length of each test."""
@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import discord
 import pytest
@@ -23,6 +23,7 @@ from adapters.discord import (
     DiscordWebhookAdapter,
     render_alert,
     render_coverage,
+    render_digest,
     render_reply,
 )
 from bot.app import App
@@ -33,6 +34,8 @@ from bot.models import (
     ChannelRef,
     Command,
     Coverage,
+    Digest,
+    DigestItem,
     Outlet,
     Reply,
     SearchResult,
@@ -50,6 +53,7 @@ from tests.fakediscord import (
     Scripted,
     limit_problems,
     missing_permissions,
+    pinged,
     rate_limited,
 )
 from tests.support import (
@@ -92,8 +96,8 @@ async def unused_handle(command: Command) -> Reply:
 
 def adapter_for(handle=unused_handle, **options) -> DiscordAdapter:
     options.setdefault("listen", False)
-    return DiscordAdapter(token=TOKEN, handle=handle, companies=COMPANIES, clock=lambda: NOW,
-                          ready_timeout=10, **options)
+    options.setdefault("clock", lambda: NOW)
+    return DiscordAdapter(token=TOKEN, handle=handle, companies=COMPANIES, ready_timeout=10, **options)
 
 
 class Running:
@@ -172,7 +176,7 @@ async def test_hostile_headlines_ping_nobody_and_cannot_format(fake, headline, s
     assert message_id and message_id.isdigit()
     [message] = fake.messages
     payload = message["payload"]
-    assert payload["allowed_mentions"] == {"parse": []}
+    assert payload["allowed_mentions"] == {"parse": []} and pinged(payload) == set()
     [embed] = payload["embeds"]
     assert embed["title"] == shown
     assert embed["description"] == shown
@@ -204,6 +208,12 @@ def test_the_fake_enforces_discords_limits():
     assert limit_problems({"embeds": [{"description": "x" * 4000}, {"description": "x" * 2001}]})
     assert limit_problems({"embeds": [{}] * 11})
     assert limit_problems({"embeds": [{"description": "ok"}]}) == []
+    assert limit_problems({"allowed_mentions": {"parse": ["roles"], "roles": ["1"]}})
+    # Whom a message notifies: only its content, as allowed_mentions lets it (everything without it).
+    assert pinged({"content": "@everyone <@&1> <@2> <@!3>"}) == {"everyone", "role:1", "user:2", "user:3"}
+    assert pinged({"content": "@here <@&1> <@&5>", "allowed_mentions": {"parse": [], "roles": [5]}}) == {"role:5"}
+    assert pinged({"embeds": [{"description": "@everyone <@&1>"}]}) == set()
+    assert pinged({"content": "x", "message_reference": {"message_id": 1}, "allowed_mentions": {"parse": []}}) == set()
 
 
 async def test_a_rate_limited_alert_is_delivered_once(fake):
@@ -286,6 +296,224 @@ async def test_event_tags_are_a_field_of_the_alert(fake):
     assert embed["fields"] == [{"name": "Companies", "value": "Globex", "inline": True},
                                {"name": "Source", "value": "Wire · 3 h ago", "inline": True},
                                {"name": "Events", "value": "Funding · Product launch", "inline": True}]
+
+
+# --- role pings -------------------------------------------------------------------------------
+
+ROLE_ID = "123456789012345678"
+
+
+async def test_an_alert_pings_exactly_its_roles(fake):
+    pinging = alert("@everyone Globex opens a plant <@&999999999999999999>",
+                    ping=(f"discord:{ROLE_ID}", "slack:S0123ABCD"))
+    async with Running(adapter_for()) as adapter:
+        await asyncio.wait_for(adapter.post_alert(ChannelRef("discord", CHANNEL_ID), pinging), 10)
+
+    [message] = fake.messages
+    payload = message["payload"]
+    assert payload["content"] == f"<@&{ROLE_ID}>"
+    # What discord.py sends for AllowedMentions(everyone=False, users=False, roles=[Object(id)],
+    # replied_user=False): role ids as JSON numbers, nothing else parsed.
+    assert payload["allowed_mentions"] == {"parse": [], "roles": [int(ROLE_ID)]}
+    assert pinged(payload) == {f"role:{ROLE_ID}"}
+    assert payload["embeds"][0]["title"] == "@everyone Globex opens a plant <@&999999999999999999>"  # inert
+    assert limit_problems(payload) == []
+
+
+async def test_an_alert_pings_its_roles_through_a_webhook(fake):
+    adapter = DiscordWebhookAdapter(webhooks={"news-desk": WEBHOOK_URL}, clock=lambda: NOW)
+    await adapter.start()
+    try:
+        await asyncio.wait_for(adapter.post_alert(
+            ChannelRef("discord-webhook", "news-desk"),
+            alert(ping=(f"discord:{ROLE_ID}", "discord:987654321098765432", f"discord:{ROLE_ID}"))), 10)
+        await asyncio.wait_for(adapter.post_alert(ChannelRef("discord-webhook", "news-desk"), alert()), 10)
+    finally:
+        await adapter.stop()
+    pinging, plain = (post["payload"] for post in fake.webhook_posts)
+    assert pinging["content"] == f"<@&{ROLE_ID}> <@&987654321098765432>"
+    assert pinging["allowed_mentions"] == {"parse": [], "roles": [int(ROLE_ID), 987654321098765432]}
+    assert pinged(pinging) == {f"role:{ROLE_ID}", "role:987654321098765432"}
+    assert "content" not in plain and plain["allowed_mentions"] == {"parse": []} and pinged(plain) == set()
+
+
+async def test_only_discord_role_ids_are_mentioned(fake):
+    ping = ("slack:S0123ABCD", "discord:@everyone", "discord:<@&1>", "discord:")
+    async with Running(adapter_for()) as adapter:
+        await asyncio.wait_for(adapter.post_alert(ChannelRef("discord", CHANNEL_ID), alert(ping=ping)), 10)
+    payload = fake.messages[0]["payload"]
+    assert not payload.get("content") and payload["allowed_mentions"] == {"parse": []}
+
+
+# --- digests ----------------------------------------------------------------------------------
+
+WHEN = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)  # a Thursday
+
+
+def stories(company: str, count: int, **fields) -> tuple[DigestItem, ...]:
+    """`count` stories naming `company`, an hour apart, newest first; every other one is about it."""
+    return tuple(DigestItem(**{"title": f"{company} story {n}",
+                               "url": f"https://news.test/{company.lower()}/{n}?a=1&b=2", "source": "Wire",
+                               "published": WHEN - timedelta(hours=n + 1), "companies": (company,),
+                               "about": n % 2 == 0, **fields})
+                 for n in range(count))
+
+
+def digest(*sections: tuple[str, tuple[DigestItem, ...]], since: datetime | None = WHEN - timedelta(days=1)) -> Digest:
+    return Digest(f"discord:{CHANNEL_ID}", "rivals", since, WHEN, sections,
+                  total=sum(len(items) for _, items in sections))
+
+
+async def post_digest(value: Digest) -> str | None:
+    async with Running(adapter_for(clock=lambda: WHEN)) as adapter:
+        return await asyncio.wait_for(adapter.post_digest(ChannelRef("discord", CHANNEL_ID), value), 10)
+
+
+def story_lines(company: str) -> str:
+    return "\n".join(f"{'•' if n % 2 == 0 else '◦'} [{company} story {n}]"
+                     f"(https://news.test/{company.lower()}/{n}?a=1&b=2) · Wire · {n + 1} h ago" for n in range(5))
+
+
+async def test_a_digest_is_one_message_with_a_section_per_company(fake):
+    message_id = await post_digest(digest(("Globex", stories("Globex", 7)), ("Northwind", stories("Northwind", 7))))
+
+    [message] = fake.messages
+    payload = message["payload"]
+    assert message_id == message["id"] and message["channel_id"] == CHANNEL_ID
+    assert payload["allowed_mentions"] == {"parse": []} and not payload.get("content") and pinged(payload) == set()
+    assert payload["embeds"] == [{
+        "type": "rich", "flags": 0, "color": 0x3B82F6,
+        "title": "Digest for rivals: 14 stories since Wed 25 Nov 12:00 UTC",
+        "description": (
+            "**Globex (7)**\n"
+            "• [Globex story 0](https://news.test/globex/0?a=1&b=2) · Wire · 1 h ago\n"
+            "◦ [Globex story 1](https://news.test/globex/1?a=1&b=2) · Wire · 2 h ago\n"
+            "• [Globex story 2](https://news.test/globex/2?a=1&b=2) · Wire · 3 h ago\n"
+            "◦ [Globex story 3](https://news.test/globex/3?a=1&b=2) · Wire · 4 h ago\n"
+            "• [Globex story 4](https://news.test/globex/4?a=1&b=2) · Wire · 5 h ago\n"
+            "+2 more\n"
+            "\n"
+            "**Northwind (7)**\n"
+            "• [Northwind story 0](https://news.test/northwind/0?a=1&b=2) · Wire · 1 h ago\n"
+            "◦ [Northwind story 1](https://news.test/northwind/1?a=1&b=2) · Wire · 2 h ago\n"
+            "• [Northwind story 2](https://news.test/northwind/2?a=1&b=2) · Wire · 3 h ago\n"
+            "◦ [Northwind story 3](https://news.test/northwind/3?a=1&b=2) · Wire · 4 h ago\n"
+            "• [Northwind story 4](https://news.test/northwind/4?a=1&b=2) · Wire · 5 h ago\n"
+            "+2 more"),
+    }]
+    assert story_lines("Globex") in payload["embeds"][0]["description"]
+
+
+def test_a_first_digest_has_no_period_and_a_small_company_no_more_line():
+    [embed] = render_digest(digest(("Globex", stories("Globex", 1)), since=None), now=WHEN)
+    assert embed.title == "Digest for rivals: 1 story"
+    assert embed.description == (
+        "**Globex (1)**\n• [Globex story 0](https://news.test/globex/0?a=1&b=2) · Wire · 1 h ago")
+
+
+async def test_hostile_titles_in_a_digest_ping_nobody_and_cannot_format(fake):
+    titles = ["@everyone Globex is down", "<@&123> <@456> Globex", "**x** Globex", "[x](http://evil) Globex",
+              "Globex <!channel> __u__", "not a link"]
+    items = tuple(DigestItem(title, f"https://news.test/{n}", "**Wire** @here", WHEN - timedelta(hours=1),
+                             ("Globex",), about=True) for n, title in enumerate(titles))
+    items = (*items[:5], replace(items[5], url="javascript:alert(1)"))
+    odd = replace(items[0], url="https://news.test/a_(b)?c=<d>")
+    await post_digest(digest(("**Globex** @everyone", (odd, *items[1:5])), ("Northwind", items[5:])))
+
+    [message] = fake.messages
+    payload = message["payload"]
+    assert payload["allowed_mentions"] == {"parse": []} and not payload.get("content") and pinged(payload) == set()
+    assert payload["embeds"][0]["description"] == (
+        "**\\*\\*Globex\\*\\* @everyone (5)**\n"
+        "• [@everyone Globex is down](https://news.test/a_%28b%29?c=%3Cd%3E) · \\*\\*Wire\\*\\* @here · 1 h ago\n"
+        "• [<@&123> <@456> Globex](https://news.test/1) · \\*\\*Wire\\*\\* @here · 1 h ago\n"
+        "• [\\*\\*x\\*\\* Globex](https://news.test/2) · \\*\\*Wire\\*\\* @here · 1 h ago\n"
+        "• [\\[x\\](http://evil) Globex](https://news.test/3) · \\*\\*Wire\\*\\* @here · 1 h ago\n"
+        "• [Globex <!channel> \\_\\_u\\_\\_](https://news.test/4) · \\*\\*Wire\\*\\* @here · 1 h ago\n"
+        "\n"
+        "**Northwind (1)**\n"
+        "• not a link · \\*\\*Wire\\*\\* @here · 1 h ago")
+
+
+async def test_an_empty_digest_says_nothing_new(fake):
+    await post_digest(digest())
+    [message] = fake.messages
+    assert message["payload"]["embeds"] == [{
+        "type": "rich", "flags": 0, "color": 0x3B82F6,
+        "description": "Digest for rivals: nothing new since Wed 25 Nov 12:00 UTC."}]
+    assert render_digest(digest(since=None), now=WHEN)[0].description == "Digest for rivals: nothing new."
+
+
+async def test_a_huge_digest_stays_within_discords_limits(fake):
+    long_title = "Globex " + "expands " * 60
+    huge = digest(*((f"Globex Holdings International {n}", stories("Globex", 20, title=long_title)) for n in range(50)))
+    await post_digest(huge)
+
+    assert fake.rejected == []
+    [message] = fake.messages
+    embeds = message["payload"]["embeds"]
+    assert embeds[0]["title"] == "Digest for rivals: 1000 stories since Wed 25 Nov 12:00 UTC"
+    sections = [part for embed in embeds for part in embed["description"].split("\n\n")]
+    assert all(part.endswith("\n+15 more") for part in sections) and 2 < len(sections) < 50
+    assert sections[0].startswith("**Globex Holdings International 0 (20)**\n• [Globex expands expands")
+    # The companies that did not fit, with their counts, as many as fit in the last footer.
+    assert "footer" not in embeds[0] or len(embeds) == 1
+    named = re.fullmatch(r"(.+) \+(\d+) more", embeds[-1]["footer"]["text"])
+    assert named is not None
+    listed = named.group(1).split(" · ")
+    first = len(sections)
+    assert listed == [f"Globex Holdings International {n} (20)" for n in range(first, first + len(listed))]
+    assert len(listed) + int(named.group(2)) == 50 - len(sections)
+
+
+async def test_every_company_fits_one_description_however_long_its_stories(fake):
+    # Each part at its longest after escaping (`*` doubles, `(` grows threefold): the link is kept.
+    worst = tuple(DigestItem("* " * 500, "https://news.test/?" + "(" * 160, "_ " * 500, WHEN - timedelta(days=400),
+                             ("Globex",)) for _ in range(20))
+    await post_digest(digest(*(("* " * 500, worst) for _ in range(3))))
+
+    assert fake.rejected == []
+    [message] = fake.messages
+    embeds = message["payload"]["embeds"]
+    [embed] = embeds  # one company takes most of the 6,000 characters; the others are named in the footer
+    assert 3500 < len(embed["description"]) <= 4096 and embed["description"].count("](https://news.test/?%28%28") == 5
+    assert embed["footer"]["text"].count(" (20)") == 2 and embed["footer"]["text"].startswith("* * *")
+
+
+@pytest.mark.parametrize(("answer", "permanent"), [
+    (missing_permissions(), True),
+    (Scripted(404, {"message": "Unknown Channel", "code": 10003}), True),
+    (Scripted(400, {"message": "Invalid Form Body", "code": 50035}), True),
+    (Scripted(503, {"message": "upstream unavailable", "code": 0}), False),
+])
+async def test_digest_failures_are_classified_like_alerts(fake, answer, permanent):
+    fake.then(CHANNEL_ID, answer)
+    with pytest.raises(DeliveryError) as caught:
+        await post_digest(digest(("Globex", stories("Globex", 2))))
+    assert caught.value.permanent is permanent and fake.messages == []
+
+
+async def test_a_rate_limited_digest_is_posted_once(fake):
+    fake.then(CHANNEL_ID, rate_limited(0.05))
+    await post_digest(digest(("Globex", stories("Globex", 2))))
+    assert fake.calls.count(f"POST /channels/{CHANNEL_ID}/messages") == 2 and len(fake.messages) == 1
+
+
+async def test_a_digest_through_a_webhook(fake):
+    adapter = DiscordWebhookAdapter(webhooks={"news-desk": WEBHOOK_URL}, clock=lambda: WHEN)
+    await adapter.start()
+    try:
+        message_id = await asyncio.wait_for(adapter.post_digest(ChannelRef("discord-webhook", "news-desk"),
+                                                                digest(("Globex", stories("Globex", 7)))), 10)
+    finally:
+        await adapter.stop()
+    [post] = fake.webhook_posts
+    assert message_id == post["message"]["id"]
+    assert post["payload"]["allowed_mentions"] == {"parse": []} and pinged(post["payload"]) == set()
+    assert post["payload"]["embeds"] == [{
+        "type": "rich", "flags": 0, "color": 0x3B82F6,
+        "title": "Digest for rivals: 7 stories since Wed 25 Nov 12:00 UTC",
+        "description": "**Globex (7)**\n" + story_lines("Globex") + "\n+2 more"}]
 
 
 # --- later coverage ---------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """The Slack adapter against a fake Slack on 127.0.0.1 (tests/fakeslack.py), driven by the real
-slack_sdk and slack-bolt clients: alerts, later coverage in their threads, `/intel` over Socket
-Mode and over signed HTTP, Slack's errors, channel names, and escaping of hostile text."""
+slack_sdk and slack-bolt clients: alerts, later coverage in their threads, digests, user-group
+pings, `/intel` over Socket Mode and over signed HTTP, Slack's errors and limits, channel names,
+and escaping of hostile text."""
 
 from __future__ import annotations
 
@@ -8,19 +9,23 @@ import asyncio
 import re
 import time
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlencode
 
 import aiohttp
 import pytest
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import (
     MORE_ACTION,
     SHARE_ACTION,
     SlackAdapter,
+    delivery_error,
     render_alert,
     render_coverage,
+    render_digest,
     render_reply,
 )
 from bot.app import App
@@ -32,6 +37,8 @@ from bot.models import (
     ChannelRef,
     Command,
     Coverage,
+    Digest,
+    DigestItem,
     Outlet,
     Reply,
     SearchResult,
@@ -44,6 +51,8 @@ from tests.fakeslack import (
     SIGNING_SECRET,
     FakeSlack,
     Scripted,
+    block_problems,
+    pinged,
     sign,
 )
 from tests.support import (
@@ -83,8 +92,8 @@ async def unused_handle(command: Command) -> Reply:
 
 def adapter_for(fake: FakeSlack, handle=unused_handle, **options) -> SlackAdapter:
     options.setdefault("app_token", APP_TOKEN)
-    return SlackAdapter(bot_token=BOT_TOKEN, api_url=fake.api_url, handle=handle, min_interval=0,
-                        clock=lambda: NOW, **options)
+    options.setdefault("clock", lambda: NOW)
+    return SlackAdapter(bot_token=BOT_TOKEN, api_url=fake.api_url, handle=handle, min_interval=0, **options)
 
 
 def config_for(tmp_path, site: NewsSite, items: list[dict], watchlists: str = WATCHLISTS):
@@ -181,6 +190,7 @@ async def test_hostile_headlines_ping_and_link_nobody(slack, headline):
     for forbidden in ("<!channel>", "<!here>", "<@U123>", "<http://evil", "<!everyone>", "<@W999>", "<!subteam"):
         assert forbidden not in text
     assert "& " not in text.replace("&amp;", "")  # every & escaped
+    assert pinged(payload) == set()
 
 
 def test_long_text_is_cut_at_a_word_within_block_kit_limits():
@@ -335,6 +345,240 @@ def test_huge_coverage_stays_within_block_kit_limits():
     assert len(section["text"]["text"]) <= 3000 and len(text) <= 3000
     assert section["text"]["text"].count("<https://news.test/") == 4  # the story and three outlets, linked
     assert "(+2 more)" in section["text"]["text"] and "New in later coverage: &amp; &amp;" in section["text"]["text"]
+
+
+# --- user-group pings ---------------------------------------------------------------------------
+
+
+async def test_an_alert_pings_exactly_its_user_groups(slack):
+    adapter = adapter_for(slack)
+    pinging = alert("<!channel> Globex opens a plant", ping=("slack:S0123ABCD", "discord:123456789012345678"))
+    await adapter.start()
+    try:
+        await adapter.post_alert(parse_channel("slack:C0123ABCD"), pinging)
+    finally:
+        await adapter.stop()
+
+    [post] = slack.posts
+    assert post["blocks"][0]["text"]["text"] == (
+        "<!subteam^S0123ABCD> *<https://news.test/a?id=1&amp;x=2|&lt;!channel&gt; Globex opens a plant>*\n"
+        "Globex Corp said it will open a plant.")
+    assert post["text"] == "<!subteam^S0123ABCD> Globex: &lt;!channel&gt; Globex opens a plant (Wire)"
+    assert pinged(post) == {"subteam:S0123ABCD"}
+    assert all_text(post).count("<!") == 2  # the group's mention in the section and in `text`, nothing else
+    assert "link_names" not in post and "parse" not in post
+
+
+async def test_a_watchlists_user_group_is_pinged_for_stories_about_its_companies(slack, news_site, tmp_path):
+    ping = '    ping: ["slack:S0123ABCD", "discord:123456789012345678"]\n'
+    watchlists = WATCHLISTS.replace('    channels: ["slack:C0123ABCD"]\n', '    channels: ["slack:C0123ABCD"]\n' + ping)
+    config = config_for(tmp_path, news_site, [*globex_stories(news_site, 1), initech_story(news_site)], watchlists)
+    async with App(config, {"slack": adapter_for(slack)}, extractor_processes=False) as app:
+        await asyncio.wait_for(app.poll_once(), 15)
+
+    by_channel = {post["channel"]: post for post in slack.posts}
+    assert by_channel["C0123ABCD"]["text"] == (
+        "<!subteam^S0123ABCD> Globex: Globex opens plant number 0 in Poland (Wire)")
+    assert pinged(by_channel["C0123ABCD"]) == {"subteam:S0123ABCD"}
+    assert pinged(by_channel["C0456EFGH"]) == set()  # the china watchlist names no one to ping
+
+
+def test_each_user_group_is_mentioned_once_and_nothing_but_group_ids():
+    ping = ("slack:S0123ABCD", "discord:123456789012345678", "slack:S0456EFGH", "slack:S0123ABCD",
+            "slack:S1> <!channel", "slack:U0ALICE", "slack:")
+    text, blocks = render_alert(alert(ping=ping), now=NOW)
+    assert text.startswith("<!subteam^S0123ABCD> <!subteam^S0456EFGH> Globex: Globex opens a plant")
+    assert blocks[0]["text"]["text"].startswith("<!subteam^S0123ABCD> <!subteam^S0456EFGH> *<https://news.test/")
+    assert pinged({"text": text, "blocks": blocks}) == {"subteam:S0123ABCD", "subteam:S0456EFGH"}
+
+
+def test_a_pinging_alert_still_fits_block_kit_limits():
+    ping = tuple(f"slack:S{n:08d}" for n in range(20))
+    text, blocks = render_alert(alert("& " * 3000, summary="& " * 3000, ping=ping), now=NOW)
+    assert block_problems(blocks) is None and len(text) <= 3000
+    assert pinged({"text": text, "blocks": blocks}) == {f"subteam:S{n:08d}" for n in range(20)}
+
+
+# --- digests ----------------------------------------------------------------------------------
+
+WHEN = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)  # a Thursday
+
+
+def stories(company: str, count: int, **fields) -> tuple[DigestItem, ...]:
+    """`count` stories naming `company`, an hour apart, newest first; every other one is about it."""
+    return tuple(DigestItem(**{"title": f"{company} story {n}",
+                               "url": f"https://news.test/{company.lower()}/{n}?a=1&b=2", "source": "Wire",
+                               "published": WHEN - timedelta(hours=n + 1), "companies": (company,),
+                               "about": n % 2 == 0, **fields})
+                 for n in range(count))
+
+
+def digest(*sections: tuple[str, tuple[DigestItem, ...]], since: datetime | None = WHEN - timedelta(days=1)) -> Digest:
+    return Digest("slack:C0123ABCD", "rivals", since, WHEN, sections, total=sum(len(items) for _, items in sections))
+
+
+async def post_digest(fake: FakeSlack, value: Digest) -> str | None:
+    adapter = adapter_for(fake, clock=lambda: WHEN)
+    await adapter.start()
+    try:
+        return await adapter.post_digest(parse_channel("slack:C0123ABCD"), value)
+    finally:
+        await adapter.stop()
+
+
+def section(text: str) -> dict:
+    return {"type": "section", "text": {"type": "mrkdwn", "verbatim": True, "text": text}}
+
+
+async def test_a_digest_is_one_message_with_a_section_per_company(slack):
+    ts = await post_digest(slack, digest(("Globex", stories("Globex", 7)), ("Northwind", stories("Northwind", 7))))
+
+    [post] = slack.posts
+    assert ts == "1700000001.000100" and post["channel"] == "C0123ABCD"
+    assert post["unfurl_links"] is False and post["unfurl_media"] is False
+    assert "link_names" not in post and "parse" not in post and "thread_ts" not in post
+    assert post["text"] == "Digest for rivals: 14 stories since Wed 25 Nov 12:00 UTC"
+    assert post["blocks"] == [
+        section("*Digest for rivals: 14 stories since Wed 25 Nov 12:00 UTC*"),
+        section("*Globex (7)*\n"
+                "• <https://news.test/globex/0?a=1&amp;b=2|Globex story 0> · Wire · 1 h ago\n"
+                "◦ <https://news.test/globex/1?a=1&amp;b=2|Globex story 1> · Wire · 2 h ago\n"
+                "• <https://news.test/globex/2?a=1&amp;b=2|Globex story 2> · Wire · 3 h ago\n"
+                "◦ <https://news.test/globex/3?a=1&amp;b=2|Globex story 3> · Wire · 4 h ago\n"
+                "• <https://news.test/globex/4?a=1&amp;b=2|Globex story 4> · Wire · 5 h ago\n"
+                "+2 more"),
+        section("*Northwind (7)*\n"
+                "• <https://news.test/northwind/0?a=1&amp;b=2|Northwind story 0> · Wire · 1 h ago\n"
+                "◦ <https://news.test/northwind/1?a=1&amp;b=2|Northwind story 1> · Wire · 2 h ago\n"
+                "• <https://news.test/northwind/2?a=1&amp;b=2|Northwind story 2> · Wire · 3 h ago\n"
+                "◦ <https://news.test/northwind/3?a=1&amp;b=2|Northwind story 3> · Wire · 4 h ago\n"
+                "• <https://news.test/northwind/4?a=1&amp;b=2|Northwind story 4> · Wire · 5 h ago\n"
+                "+2 more"),
+    ]
+    assert pinged(post) == set()
+
+
+def test_a_first_digest_has_no_period_and_a_small_company_no_more_line():
+    text, blocks = render_digest(digest(("Globex", stories("Globex", 1)), since=None), now=WHEN)
+    assert text == "Digest for rivals: 1 story"
+    assert blocks[1:] == [
+        section("*Globex (1)*\n• <https://news.test/globex/0?a=1&amp;b=2|Globex story 0> · Wire · 1 h ago")]
+
+
+async def test_hostile_titles_in_a_digest_ping_and_link_nobody(slack):
+    titles = ["<!channel> Globex is down", "@everyone Globex", "**x** Globex", "[x](http://evil) Globex",
+              "Globex <@U123> & <http://evil.test|click>", "javascript link <!here>"]
+    items = tuple(DigestItem(title, f"https://news.test/{n}", "<!here> Wire", WHEN - timedelta(hours=1), ("Globex",),
+                             about=True) for n, title in enumerate(titles))
+    items = (*items[:5], replace(items[5], url="javascript:alert(1)"))
+    await post_digest(slack, digest(("A&B <!channel>", items[4:]), ("Globex", items[:5])))
+
+    [post] = slack.posts
+    assert post["blocks"][1:] == [
+        section("*A&amp;B &lt;!channel&gt; (2)*\n"
+                "• <https://news.test/4|Globex &lt;@U123&gt; &amp; &lt;http://evil.test|click&gt;> "
+                "· &lt;!here&gt; Wire · 1 h ago\n"
+                "• javascript link &lt;!here&gt; · &lt;!here&gt; Wire · 1 h ago"),  # no link: not http(s)
+        section("*Globex (5)*\n"
+                "• <https://news.test/0|&lt;!channel&gt; Globex is down> · &lt;!here&gt; Wire · 1 h ago\n"
+                "• <https://news.test/1|@everyone Globex> · &lt;!here&gt; Wire · 1 h ago\n"
+                "• <https://news.test/2|**x** Globex> · &lt;!here&gt; Wire · 1 h ago\n"
+                "• <https://news.test/3|[x](http://evil) Globex> · &lt;!here&gt; Wire · 1 h ago\n"
+                "• <https://news.test/4|Globex &lt;@U123&gt; &amp; &lt;http://evil.test|click&gt;> "
+                "· &lt;!here&gt; Wire · 1 h ago"),
+    ]
+    text = all_text(post)
+    assert pinged(post) == set()
+    assert text.count("<") == text.count(">") == 6  # our six links, nothing else
+
+
+async def test_an_empty_digest_says_nothing_new(slack):
+    await post_digest(slack, digest())
+    [post] = slack.posts
+    assert post["text"] == "Digest for rivals: nothing new since Wed 25 Nov 12:00 UTC."
+    assert post["blocks"] == [section("Digest for rivals: nothing new since Wed 25 Nov 12:00 UTC.")]
+    assert render_digest(digest(since=None), now=WHEN)[0] == "Digest for rivals: nothing new."
+
+
+async def test_a_huge_digest_stays_within_slacks_limits(slack):
+    long_title = "Globex " + "expands " * 60
+    huge = digest(*((f"Globex Holdings International {n}", stories("Globex", 20, title=long_title)) for n in range(50)))
+    assert await post_digest(slack, huge)
+
+    assert slack.rejected == []
+    [post] = slack.posts
+    heading, *sections, rest = post["blocks"]
+    assert heading == section("*Digest for rivals: 1000 stories since Wed 25 Nov 12:00 UTC*")
+    assert 3 < len(sections) < 48 and all(s["text"]["text"].endswith("\n+15 more") for s in sections)
+    assert sections[0]["text"]["text"].startswith(
+        "*Globex Holdings International 0 (20)*\n• <https://news.test/globex/0?a=1&amp;b=2|Globex expands expands")
+    # The companies that did not fit, with their counts, as many as fit in one small line.
+    assert rest["type"] == "context"
+    named = re.fullmatch(r"(.+) \+(\d+) more", rest["elements"][0]["text"])
+    assert named is not None and len(rest["elements"][0]["text"]) <= 1000
+    listed = named.group(1).split(" · ")
+    first = len(sections)
+    assert listed == [f"Globex Holdings International {n} (20)" for n in range(first, first + len(listed))]
+    assert len(listed) + int(named.group(2)) == 50 - len(sections)
+
+
+async def test_every_company_fits_one_section_however_long_its_stories(slack):
+    # Each part at its longest after escaping (`&` grows fivefold): the link is kept.
+    worst = tuple(DigestItem("& " * 500, "https://news.test/?" + "&" * 66, "& " * 500, WHEN - timedelta(days=400),
+                             ("Globex",)) for _ in range(20))
+    await post_digest(slack, digest(*(("& " * 500, worst) for _ in range(4))))
+
+    assert slack.rejected == []
+    [post] = slack.posts
+    _, *sections, rest = post["blocks"]
+    assert all(2800 < len(s["text"]["text"]) <= 3000 for s in sections) and len(sections) == 3
+    assert sections[0]["text"]["text"].count("<https://news.test/?&amp;&amp;") == 5
+    assert rest["elements"][0]["text"].endswith(" (20)") and "&amp; &amp;" in rest["elements"][0]["text"]
+
+
+@pytest.mark.parametrize(("answer", "permanent"), [
+    (Scripted(200, {"ok": False, "error": "channel_not_found"}), True),
+    (Scripted(200, {"ok": False, "error": "is_archived"}), True),
+    (Scripted(200, {"ok": False, "error": "invalid_blocks"}), True),
+    (Scripted(200, {"ok": False, "error": "msg_blocks_too_long"}), True),
+    (Scripted(503, {"ok": False, "error": "service_unavailable"}), False),
+])
+async def test_digest_failures_are_classified_like_alerts(slack, answer, permanent):
+    slack.then("chat.postMessage", answer)
+    with pytest.raises(DeliveryError) as caught:
+        await post_digest(slack, digest(("Globex", stories("Globex", 2))))
+    assert caught.value.permanent is permanent and slack.posts == []
+
+
+async def test_a_rate_limited_digest_is_posted_once(slack):
+    slack.then("chat.postMessage", Scripted(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "0"}))
+    assert await asyncio.wait_for(post_digest(slack, digest(("Globex", stories("Globex", 2)))), 10)
+    assert slack.calls.count("chat.postMessage") == 2 and len(slack.posts) == 1
+
+
+def test_the_fake_refuses_what_slack_refuses():
+    def text(length: int) -> dict:
+        return section("x" * length)
+
+    assert block_problems([text(3000)]) is None
+    assert block_problems([text(3001)]) == (
+        "invalid_blocks", ["must be less than 3001 characters [json-pointer:/blocks/0/text/text]"])
+    assert block_problems([text(1)] * 51) == (
+        "invalid_blocks", ["no more than 50 items allowed [json-pointer:/blocks]"])
+    assert block_problems([text(2900)] * 4) == ("msg_blocks_too_long", [])
+    assert pinged({"text": "<!channel> &lt;!here&gt; @everyone", "blocks": [
+        section("<!subteam^S1|@team> <@U1> <!date^1^{date}|x>")]}) == {"channel", "subteam:S1", "user:U1"}
+    assert pinged({"text": "@here", "link_names": True}) == {"here"}
+
+
+async def test_the_fake_refuses_oversize_blocks_as_slack_does(slack):
+    client = AsyncWebClient(token=BOT_TOKEN, base_url=slack.api_url)
+    for blocks, code in (([section("x")] * 51, "invalid_blocks"), ([section("x" * 2900)] * 4, "msg_blocks_too_long")):
+        with pytest.raises(SlackApiError) as caught:
+            await client.chat_postMessage(channel="C0123ABCD", text="x", blocks=blocks)
+        assert caught.value.response["error"] == code
+        assert delivery_error(caught.value, channel="slack:C0123ABCD").permanent
+    assert len(slack.rejected) == 2 and slack.posts == []
 
 
 # --- Slack's errors ---------------------------------------------------------------------------

@@ -163,3 +163,31 @@ def test_an_unreadable_weekday_is_refused():
     from bot.scheduler import crontab_trigger
     with pytest.raises(ValueError, match="unknown weekday"):
         crontab_trigger("0 9 * * 8")
+
+
+async def test_a_digest_watchlist_posts_nothing_at_once_and_everything_in_its_digest(news_site, tmp_path):
+    import io
+    import json
+
+    from adapters.console import ConsoleAdapter
+    from bot.app import App
+    from tests.support import globex_stories, initech_story, make_config, rss
+
+    feed = news_site.put("/feed.xml", rss([*globex_stories(news_site, 3), initech_story(news_site)]),
+                         "application/rss+xml")
+    watchlists = """\
+  - name: morning
+    companies: [Globex, Initech]
+    channels: [console]
+    mode: digest
+    digest: {cron: "0 9 * * 1-5", tz: Europe/Berlin}
+"""
+    config = make_config(tmp_path, [("Wire", feed)], watchlists=watchlists)
+    out = io.StringIO()
+    async with App(config, {"console": ConsoleAdapter(out, json_lines=True)}, extractor_processes=False) as app:
+        _, delivery = await app.poll_once()
+        assert delivery.sent == () and out.getvalue() == ""  # nothing at once
+        (digest,) = await app.dispatcher.deliver_digest(config.watchlists[0])
+    (line,) = [json.loads(text) for text in out.getvalue().splitlines()]
+    assert line["kind"] == "digest" and line["watchlist"] == "morning" and line["total"] == 4
+    assert [(s["company"], len(s["stories"])) for s in line["sections"]] == [("Globex", 3), ("Initech", 1)]

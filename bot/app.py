@@ -17,14 +17,17 @@ from bot import __version__
 from bot.commands import Commands
 from bot.config import Config
 from bot.delivery import ChatAdapter, DeliveryReport, Dispatcher
+from bot.errors import IntelbotError
 from bot.extract import Extractor
 from bot.fetch import Fetcher
+from bot.health import HEARTBEAT_EVERY, Heartbeat, health_server
 from bot.matcher import CompanyMatcher, CompanyNames, company_names_of
 from bot.models import parse_channel
 from bot.pipeline import Pipeline, PollReport
 from bot.query import CompanyIndex
 from bot.routing import compile_watchlists
 from bot.scheduler import build_scheduler
+from bot.status import Notifier, StatusReport, configured_channels, read_status
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -49,8 +52,9 @@ def make_fetcher(config: Config) -> Fetcher:
 
 
 def platforms_in_use(config: Config) -> set[str]:
-    """The chat platforms the config's watchlists send to."""
-    return {parse_channel(channel).platform for w in config.watchlists for channel in w.channels}
+    """The chat platforms the config's watchlists (and admin notices) send to."""
+    admin = [config.admin_channel] if config.admin_channel else []
+    return {parse_channel(channel).platform for w in config.watchlists for channel in [*w.channels, *admin]}
 
 
 class App:
@@ -90,7 +94,14 @@ class App:
             self.store, self.adapters, clock=clock,
             coverage_quiet=config.alerts.coverage_quiet, coverage_longest=config.alerts.coverage_longest,
             pacing={c.channel: c for c in config.channels})
-        self.commands = Commands(self.store, CompanyIndex(names), clock=clock, matcher=matcher)
+        self.commands = Commands(self.store, CompanyIndex(names), clock=clock, matcher=matcher, status=self.status)
+        self.notifier = Notifier(
+            self.store, self.adapters, config.admin_channel, channels=configured_channels(config),
+            sources=[s.name for s in config.sources], clock=clock) if config.admin_channel else None
+        self.heartbeat = Heartbeat(clock)
+        self.health = health_server(
+            config.health.listen, str(config.path or "the configuration"), status=self.status,
+            heartbeat=self.heartbeat, lookups=self.commands.lookup_seconds) if config.health.listen else None
         self._exit = AsyncExitStack()
         self._polls: set[asyncio.Task] = set()
 
@@ -102,6 +113,8 @@ class App:
             for adapter in self.adapters.values():
                 await adapter.start()
                 self._exit.push_async_callback(adapter.stop)
+            if self.notifier is not None:
+                await self.notifier.start()
         except BaseException:
             await self._exit.aclose()
             raise
@@ -119,6 +132,7 @@ class App:
         report = await self.pipeline.poll(source)
         if report.alerts:
             await self.dispatcher.deliver_pending()
+        await self.notify()
         return report
 
     async def poll_once(self) -> tuple[list[PollReport], DeliveryReport]:
@@ -129,21 +143,49 @@ class App:
         """
         reports = await asyncio.gather(*(self.pipeline.poll(s) for s in self.config.sources))
         delivery = await self.dispatcher.deliver_pending(gather_coverage=False)
+        await self.notify()
         return list(reports), delivery
+
+    async def deliver(self) -> DeliveryReport:
+        """One scheduled delivery round, then the admin notices it calls for."""
+        report = await self.dispatcher.deliver_pending()
+        await self.notify()
+        return report
+
+    async def notify(self) -> None:
+        """Tell the admin channel about new trouble (`Notifier`); never raises, it only logs."""
+        if self.notifier is None:
+            return
+        try:
+            await self.notifier.check()
+        except IntelbotError as error:
+            log.warning("could not check for admin notices: %s", error)
+
+    def status(self) -> StatusReport:
+        """The status report now (blocks for milliseconds: call it from a thread on the loop)."""
+        return read_status(self.store, self.config, now=self.clock())
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll on schedule and deliver until `stop` is set; then finish cleanly."""
         log.info("intelbot %s: %d sources, %d companies, %d watchlists", __version__,
                  len(self.config.sources), len(self.config.companies), len(self.config.watchlists))
         scheduler = build_scheduler(
-            self.config.sources, self.poll_source, self.dispatcher.deliver_pending, now=self.clock(),
+            self.config.sources, self.poll_source, self.deliver, now=self.clock(),
             digests=[(w, partial(self.dispatcher.deliver_digest, w)) for w in self.config.watchlists],
         )
+        scheduler.add_job(self.heartbeat.beat, "interval", seconds=HEARTBEAT_EVERY.total_seconds(),
+                          id="heartbeat", coalesce=True, max_instances=1,
+                          misfire_grace_time=int(HEARTBEAT_EVERY.total_seconds()))
+        if self.health is not None:
+            await self.health.start()
+            log.info("health and metrics on http://%s:%d/healthz and /metrics", self.health.host, self.health.port)
         scheduler.start()
         try:
             await stop.wait()
         finally:
             scheduler.shutdown(wait=False)
+            if self.health is not None:
+                await self.health.stop()
             # Polls still running are cancelled: each article is stored in one transaction,
             # so whatever is cut short now is simply fetched again on the next start.
             for task in list(self._polls):

@@ -1,4 +1,4 @@
-"""The `intelbot` command: run, poll, search, match, check and demo."""
+"""The `intelbot` command: run, poll, search, status, match, check and demo."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from pathlib import Path
 from adapters.console import ConsoleAdapter, result_json
 from adapters.discord import DiscordAdapter, DiscordWebhookAdapter
 from adapters.slack import SlackAdapter
-from bot import __version__
+from bot import __version__, messages
 from bot.app import App, company_names, make_fetcher, platforms_in_use, utc_now
 from bot.commands import Commands, explain
 from bot.config import Config, format_duration, load_config, load_default_config
@@ -24,6 +24,7 @@ from bot.extract import extract_page
 from bot.matcher import CompanyMatcher, MatchResult
 from bot.models import Command, Reply, parse_channel, webhook_variable
 from bot.query import CompanyIndex
+from bot.status import read_status
 from bot.store import Store
 
 log = logging.getLogger("intelbot")
@@ -85,6 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("query", nargs="+", metavar="QUERY", help="company names and words, e.g. twitter china")
     search.add_argument("--json", action="store_true", help="print the answer as JSON")
     search.add_argument("--limit", type=int, default=5, help="how many results (default 5)")
+    status = with_config(command("status", cmd_status, "show delivery per channel and the health of each source"))
+    status.add_argument("--json", action="store_true", help="print the report as JSON")
     match = with_config(command("match", cmd_match, "extract and match pages without storing them"))
     match.add_argument("inputs", nargs="+", metavar="FILE_OR_URL", help="HTML files or http(s) URLs")
     match.add_argument("--json", action="store_true", help="print one JSON object per input")
@@ -150,6 +153,7 @@ def chat_adapters(
 def discord_webhook_adapter(config: Config, *, environ: Mapping[str, str] = os.environ) -> DiscordWebhookAdapter:
     """The webhook adapter, with each `discord-webhook:<name>` URL from DISCORD_WEBHOOK_<NAME>."""
     channels = [parse_channel(channel) for w in config.watchlists for channel in w.channels]
+    channels += [parse_channel(config.admin_channel)] if config.admin_channel else []
     names = sorted({channel.target for channel in channels if channel.platform == "discord-webhook"})
     missing = [webhook_variable(name) for name in names if not environ.get(webhook_variable(name))]
     if missing:
@@ -281,6 +285,17 @@ def cmd_search(args: argparse.Namespace) -> int:
         print(json.dumps({"query": text, "results": [result_json(r) for r in reply.results]}, ensure_ascii=False))
     else:
         sys.stdout.write(ConsoleAdapter().render_reply(reply))
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    config = resolve_config(args.config)
+    with Store(config.storage.path) as store:
+        report = read_status(store, config, now=utc_now())
+    if args.json:
+        print(json.dumps(report.to_json(), ensure_ascii=False))
+    else:
+        sys.stdout.write(ConsoleAdapter().render_reply(Reply(messages.status_text(report))))
     return 0
 
 

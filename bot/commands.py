@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections.abc import Callable
 from datetime import datetime
 
@@ -12,33 +13,49 @@ from bot.feeds import canonical_url
 from bot.matcher import CompanyMatcher, MatchResult
 from bot.models import Command, Reply
 from bot.query import CompanyIndex, parse_query
+from bot.status import Histogram, StatusReport
 from bot.store import Store
 
 RESULTS_PER_ANSWER = 5
 _AFTER = re.compile(r"(?:^|\s)after:\S*", re.IGNORECASE)
+HELP = messages.HELP + "\n" + messages.STATUS_HELP
 
 
 class Commands:
-    """Answers `/intel ...` commands. Lookups run in a worker thread so the loop keeps going."""
+    """Answers `/intel ...` commands. Lookups run in a worker thread so the loop keeps going.
+
+    `status` reads the report `/intel status` shows (None: the command says it is not
+    available). `lookup_seconds` times every lookup, for /metrics.
+    """
 
     def __init__(self, store: Store, companies: CompanyIndex, *, clock: Callable[[], datetime],
-                 matcher: CompanyMatcher | None = None):
+                 matcher: CompanyMatcher | None = None, status: Callable[[], StatusReport] | None = None):
         self._store = store
         self._companies = companies
         self._clock = clock
         self._matcher = matcher
+        self._status = status
+        self.lookup_seconds = Histogram()
 
     async def handle(self, command: Command) -> Reply:
         """The reply to `command`; never raises for anything a user can type."""
         text = command.text.strip()
         if text.lower() in ("help", "?", "-h", "--help"):
-            return Reply(messages.HELP)
+            return Reply(HELP)
         if not text:
-            return Reply(messages.EMPTY_QUERY + "\n\n" + messages.HELP)
+            return Reply(messages.EMPTY_QUERY + "\n\n" + HELP)
         word, _, rest = text.partition(" ")
         if word.lower() == "why":
             return await asyncio.to_thread(self.why, rest.strip())
+        if text.lower() == "status":
+            return await asyncio.to_thread(self.status)
         return await asyncio.to_thread(self.search, text)
+
+    def status(self) -> Reply:
+        """Delivery per channel and the health of each source, as `intelbot status` prints it."""
+        if self._status is None:
+            return Reply(messages.STATUS_UNAVAILABLE)
+        return Reply(messages.status_text(self._status()))
 
     def why(self, url: str) -> Reply:
         """Explain which companies a stored story names, where, and what was dropped and why."""
@@ -60,9 +77,16 @@ class Commands:
         `text` is in the language of `bot.query`. A reply with more results after it carries,
         in `Reply.more`, the command text for the next page: the same query with `after:<cursor>`.
         """
+        started = time.perf_counter()
+        try:
+            return self._search(text, limit=limit)
+        finally:
+            self.lookup_seconds.observe(time.perf_counter() - started)
+
+    def _search(self, text: str, *, limit: int) -> Reply:
         query = parse_query(text, self._companies, now=self._clock())
         if query.problems:
-            return Reply(messages.query_problems(query.problems) + "\n\n" + messages.HELP)
+            return Reply(messages.query_problems(query.problems) + "\n\n" + HELP)
         if query.empty:
             return Reply(messages.EMPTY_QUERY)
         try:

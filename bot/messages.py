@@ -210,3 +210,63 @@ def nothing_new(watchlist: str, since: datetime | None) -> str:
     period = f" since {since:%a %d %b %H:%M} UTC" if since is not None else ""
     return f"Digest for {watchlist}: nothing new{period}."
 
+
+# Health: `/intel status`, `intelbot status` and the notices for the admin channel.
+if TYPE_CHECKING:
+    from bot.status import SourceStatus, StatusReport
+
+STATUS_HELP = "  /intel status               delivery per channel and the health of each source"
+
+
+def status_text(report: StatusReport) -> str:
+    """The status report as plain text: one block per channel, one line per source."""
+    now = report.now
+    lines = [f"intelbot status at {now:%Y-%m-%d %H:%M} UTC", "Channels:"]
+    if not report.channels:
+        lines.append("  none configured")
+    for channel in report.channels:
+        counts = f"{channel.pending} pending"
+        if channel.retrying:
+            counts += f" ({channel.retrying} retrying)"
+        counts += f", {channel.sent_today} sent today, {channel.failed} failed"
+        last = f"; last sent {age(channel.last_sent, now)}" if channel.last_sent else "; nothing sent yet"
+        lines.append(f"• {channel.channel}: {counts}{last}")
+        if channel.errors:
+            reasons = "; ".join(f"{error} ({age(at, now)})" for error, at in channel.errors)
+            lines.append(f"    latest failures: {reasons}")
+    lines.append("Sources:")
+    if not report.sources:
+        lines.append("  none configured")
+    for source in report.sources:
+        lines.append(f"• {source.name}: {source_health(source, now)}")
+    return "\n".join(lines)
+
+
+def source_health(source: SourceStatus, now: datetime) -> str:
+    """'OK, last success 5 min ago (12 polls)', 'failing, 3 polls in a row: …' or 'never polled'."""
+    if source.never_polled:
+        return "never polled"
+    success = f"last success {age(source.last_success, now)}" if source.last_success else "never succeeded"
+    if not source.failures:
+        return f"OK, {success} ({source.polls} {'poll' if source.polls == 1 else 'polls'})"
+    row = "1 poll" if source.failures == 1 else f"{source.failures} polls in a row"
+    when = f" ({age(source.last_error_at, now)})" if source.last_error_at else ""
+    return f"failing, {row}: {source.last_error or 'unknown error'}{when}; {success}"
+
+
+def channel_failing(channel: str, error: str, failed: int, last_sent: datetime | None, now: datetime) -> str:
+    """The admin notice for a channel whose alerts the platform refuses for good."""
+    since = f"since the last successful post ({age(last_sent, now)})" if last_sent else "and none ever went through"
+    noun = "alert" if failed == 1 else "alerts"
+    return (f"intelbot cannot post to {channel}: {error}. {failed} {noun} failed {since}. "
+            "Check that the channel exists and the bot may post there; `intelbot status` shows more.")
+
+
+def source_failing(name: str, failures: int, error: str, last_success: datetime | None, now: datetime) -> str:
+    """The admin notice for a source that failed several polls in a row."""
+    success = f"Last success {age(last_success, now)}." if last_success else "It has never been polled successfully."
+    return (f"Source {name} failed {failures} polls in a row: {error or 'unknown error'}. {success} "
+            "intelbot keeps polling it on schedule; `intelbot status` shows more.")
+
+
+STATUS_UNAVAILABLE = "Status is not available here: run `intelbot status` on the machine that runs intelbot."

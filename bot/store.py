@@ -851,6 +851,71 @@ class Store:
         ).fetchone()
         return unmark(text_snippet if OPEN in text_snippet else title)
 
+    # --- status (read-only) ---
+    # `sent_at` is set exactly when a row becomes 'sent', so "sent" reads go through the
+    # (channel, sent_at) index and unsent rows through the state index: the archive of sent
+    # rows is never scanned, and a metrics scrape costs milliseconds at any size.
+
+    def outbox_status(
+        self, channels: Sequence[str] = (), *, sent_since: datetime,
+    ) -> list[tuple[str, int, int, int, int, int, datetime | None]]:
+        """(channel, pending, retrying, failed, sent, sent since `sent_since`, last sent) per channel.
+
+        One tuple for each of `channels` and for every other channel with pending or failed
+        rows, by channel. Counts are outbox rows: alerts and later copies of a story (several
+        copies go out as one thread reply). `retrying` counts pending rows that failed before.
+        """
+        with self._transaction("BEGIN") as db:
+            unsent: dict[str, dict[str, tuple[int, int]]] = {}
+            for channel, state, rows, tried in db.execute(
+                "SELECT channel, state, count(*), sum(attempts > 0) FROM alerts INDEXED BY alerts_state"
+                " WHERE state IN ('pending', 'failed') GROUP BY channel, state"
+            ):
+                unsent.setdefault(channel, {})[state] = (rows, tried)
+            statuses = []
+            for channel in sorted({*channels, *unsent}):
+                sent, today, last = db.execute(
+                    "SELECT count(*), count(CASE WHEN sent_at >= ? THEN 1 END), max(sent_at) FROM alerts"
+                    " WHERE channel = ? AND sent_at IS NOT NULL", (_to_epoch(sent_since), channel),
+                ).fetchone()
+                pending, retrying = unsent.get(channel, {}).get("pending", (0, 0))
+                failed, _ = unsent.get(channel, {}).get("failed", (0, 0))
+                statuses.append((channel, pending, retrying, failed, sent, today, _from_epoch(last)))
+        return statuses
+
+    def outbox_errors(self, *, per_channel: int = 3) -> list[tuple[str, str, datetime]]:
+        """(channel, error, last seen) of unsent rows (failed, or pending a retry): up to
+        `per_channel` distinct errors per channel, by channel, newest first."""
+        with self._transaction("BEGIN") as db:
+            rows = db.execute(
+                "SELECT channel, last_error, seen FROM (SELECT channel, last_error, max(last_attempt_at) AS seen,"
+                "  row_number() OVER (PARTITION BY channel ORDER BY max(last_attempt_at) DESC, last_error) AS n"
+                "  FROM alerts INDEXED BY alerts_state WHERE state IN ('pending', 'failed')"
+                "  AND last_error IS NOT NULL GROUP BY channel, last_error)"
+                " WHERE n <= ? ORDER BY channel, n", (per_channel,),
+            ).fetchall()
+        return [(channel, error, _from_epoch(seen)) for channel, error, seen in rows]
+
+    def channel_failures(self) -> list[tuple[str, int, datetime, str, datetime | None]]:
+        """(channel, rows failed since its last sent row, newest failure, its error, last sent)
+        for every channel with a permanently failed row whose newest failure is later than its
+        last successful post (or that never had one), by channel."""
+        failing = []
+        with self._transaction("BEGIN") as db:
+            for channel, newest, error in db.execute(
+                "SELECT channel, max(last_attempt_at), last_error FROM alerts INDEXED BY alerts_state"
+                " WHERE state = 'failed' GROUP BY channel ORDER BY channel"
+            ).fetchall():
+                last_sent = db.execute("SELECT max(sent_at) FROM alerts WHERE channel = ?", (channel,)).fetchone()[0]
+                if last_sent is not None and last_sent > newest:  # same second: the failure came last
+                    continue
+                count = db.execute(
+                    "SELECT count(*) FROM alerts INDEXED BY alerts_state WHERE state = 'failed' AND channel = ?"
+                    " AND last_attempt_at >= ?", (channel, last_sent if last_sent is not None else 0),
+                ).fetchone()[0]
+                failing.append((channel, count, _from_epoch(newest), error or "", _from_epoch(last_sent)))
+        return failing
+
 
 def _rollback(db: sqlite3.Connection) -> None:
     """Roll back if a transaction is open (a failed COMMIT may already have ended it)."""

@@ -195,7 +195,7 @@ class ConsoleAdapter:
         for company, items in digest.sections:
             lines.append("  " + self._bold(messages.digest_section(_one_line(company), len(items))))
             for item in items[: messages.DIGEST_ITEMS_PER_COMPANY]:
-                mark = "•" if item.about else "◦"
+                mark = messages.ABOUT_MARK if item.about else messages.PASSING_MARK
                 meta = self._dim(f"{_one_line(item.source)} · {age(item.published, now)}")
                 lines.append(f"    {mark} {_one_line(item.title)} · {meta}")
                 lines.append(f"      {_one_line(item.url)}")

@@ -42,7 +42,6 @@ from bot.models import (
     Command,
     Coverage,
     Digest,
-    DigestItem,
     Outlet,
     Reply,
     SearchResult,
@@ -79,12 +78,9 @@ CHOICE_LIMIT = 100  # autocomplete choice names and values
 # line, five stories and "+N more") always fits in one description; sections fill one embed's
 # description, then a second's, up to the 6,000 characters a message's embeds may hold, and the
 # companies that did not fit are named with their counts in the last footer.
-DIGEST_COMPANY_LIMIT = 150
 DIGEST_TITLE_LIMIT = 120
 DIGEST_URL_LIMIT = 500
-DIGEST_SOURCE_LIMIT = 50
 DIGEST_REST_LIMIT = 500
-ABOUT_MARK, PASSING_MARK = "•", "◦"  # a story about the company; one that names it in passing
 MORE_TIMEOUT = 14 * 60  # an interaction token lives 15 minutes: after that a click cannot answer
 
 _PERMANENT_CODES = {
@@ -193,7 +189,10 @@ def render_digest(digest: Digest, *, now: datetime | None = None) -> list[discor
     used = len(heading)
     shown = 0
     for company, items in digest.sections:
-        section = _digest_section(company, items, now)
+        section = messages.digest_company(
+            company, items, now, fit=fit, bold=lambda text: f"**{text}**",
+            link=lambda item: _masked_link(item.url, item.title, label_limit=DIGEST_TITLE_LIMIT,
+                                           url_limit=DIGEST_URL_LIMIT))
         same_page = len("\n\n".join([*pages[-1], section])) <= LIMITS["description"]
         cost = len(section) + (2 if same_page and pages[-1] else 0)
         # Keep room for the footer, in case later companies do not fit.
@@ -208,36 +207,8 @@ def render_digest(digest: Digest, *, now: datetime | None = None) -> list[discor
     embeds = [discord.Embed(description="\n\n".join(page) or None, colour=COLOUR) for page in pages]
     embeds[0].title = heading
     if rest := digest.sections[shown:]:
-        embeds[-1].set_footer(text=_other_companies(rest, DIGEST_REST_LIMIT))
+        embeds[-1].set_footer(text=messages.other_companies(rest, DIGEST_REST_LIMIT, fit=plain))
     return embeds
-
-
-def _digest_section(company: str, items: tuple[DigestItem, ...], now: datetime) -> str:
-    """`**Globex (7)**`, a line per story (at most five), then `+2 more`: within one description."""
-    lines = [f"**{messages.digest_section(fit(company, DIGEST_COMPANY_LIMIT), len(items))}**"]
-    for item in items[: messages.DIGEST_ITEMS_PER_COMPANY]:
-        mark = ABOUT_MARK if item.about else PASSING_MARK
-        title = _masked_link(item.url, item.title, label_limit=DIGEST_TITLE_LIMIT, url_limit=DIGEST_URL_LIMIT)
-        source = fit(item.source, DIGEST_SOURCE_LIMIT)
-        lines.append(f"{mark} {title} · {source} · {messages.age(item.published, now)}")
-    if len(items) > messages.DIGEST_ITEMS_PER_COMPANY:
-        lines.append(messages.digest_more(len(items) - messages.DIGEST_ITEMS_PER_COMPANY))
-    return "\n".join(lines)
-
-
-def _other_companies(sections: tuple[tuple[str, tuple[DigestItem, ...]], ...], limit: int) -> str:
-    """`Hooli (3) · Initech (2) +30 more` for a footer (plain text): the companies a digest had
-    no room to list, in order, as many as fit in `limit` characters."""
-    suffix = " " + messages.digest_more(len(sections))  # the longest it can be
-    named: list[str] = []
-    for company, items in sections:
-        part = messages.digest_section(plain(company, DIGEST_COMPANY_LIMIT), len(items))
-        if len(" · ".join([*named, part])) + len(suffix) > limit:
-            break
-        named.append(part)
-    left = len(sections) - len(named)
-    text = " · ".join(named)
-    return f"{text} {messages.digest_more(left)}".strip() if left else text
 
 
 def _outlet_link(outlet: Outlet) -> str:

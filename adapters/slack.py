@@ -51,7 +51,6 @@ from bot.models import (
     Command,
     Coverage,
     Digest,
-    DigestItem,
     Outlet,
     Reply,
     SearchResult,
@@ -84,11 +83,8 @@ COVERAGE_URL_LIMIT = 500
 BLOCKS_LIMIT = 50
 DIGEST_TEXT_BUDGET = 10_000
 DIGEST_REST_LIMIT = 1000  # the last line: the companies that did not fit, with their counts
-DIGEST_COMPANY_LIMIT = 150
 DIGEST_TITLE_LIMIT = 120
 DIGEST_URL_LIMIT = 350
-DIGEST_SOURCE_LIMIT = 50
-ABOUT_MARK, PASSING_MARK = "•", "◦"  # a story about the company; one that names it in passing
 
 # Errors after which retrying the same message cannot help; the hint says what a person can do.
 _PERMANENT_ERRORS = {
@@ -190,7 +186,9 @@ def render_digest(digest: Digest, *, now: datetime | None = None) -> tuple[str, 
     used = len(heading) + 2
     shown = 0
     for company, items in digest.sections:
-        section = _digest_section(company, items, now)
+        section = messages.digest_company(
+            company, items, now, fit=fit, bold=lambda text: f"*{text}*",
+            link=lambda item: link(item.url, item.title, title_limit=DIGEST_TITLE_LIMIT, url_limit=DIGEST_URL_LIMIT))
         # Keep room for the last line and its block, in case later companies do not fit.
         if used + len(section) > DIGEST_TEXT_BUDGET - DIGEST_REST_LIMIT or len(blocks) >= BLOCKS_LIMIT - 1:
             break
@@ -198,36 +196,8 @@ def render_digest(digest: Digest, *, now: datetime | None = None) -> tuple[str, 
         used += len(section)
         shown += 1
     if rest := digest.sections[shown:]:
-        blocks.append(ContextBlock(elements=[_mrkdwn(_other_companies(rest, DIGEST_REST_LIMIT))]))
+        blocks.append(ContextBlock(elements=[_mrkdwn(messages.other_companies(rest, DIGEST_REST_LIMIT, fit=fit))]))
     return heading, [block.to_dict() for block in blocks]
-
-
-def _digest_section(company: str, items: tuple[DigestItem, ...], now: datetime) -> str:
-    """`*Globex (7)*`, a line per story (at most five), then `+2 more`: under 3,000 characters."""
-    lines = [f"*{messages.digest_section(fit(company, DIGEST_COMPANY_LIMIT), len(items))}*"]
-    for item in items[: messages.DIGEST_ITEMS_PER_COMPANY]:
-        mark = ABOUT_MARK if item.about else PASSING_MARK
-        title = link(item.url, item.title, title_limit=DIGEST_TITLE_LIMIT, url_limit=DIGEST_URL_LIMIT)
-        source = fit(item.source, DIGEST_SOURCE_LIMIT)
-        lines.append(f"{mark} {title} · {source} · {messages.age(item.published, now)}")
-    if len(items) > messages.DIGEST_ITEMS_PER_COMPANY:
-        lines.append(messages.digest_more(len(items) - messages.DIGEST_ITEMS_PER_COMPANY))
-    return "\n".join(lines)
-
-
-def _other_companies(sections: tuple[tuple[str, tuple[DigestItem, ...]], ...], limit: int) -> str:
-    """`Hooli (3) · Initech (2) +30 more`: the companies a digest had no room to list, in order,
-    as many as fit in `limit` characters (escaped)."""
-    suffix = " " + messages.digest_more(len(sections))  # the longest it can be
-    named: list[str] = []
-    for company, items in sections:
-        part = messages.digest_section(fit(company, DIGEST_COMPANY_LIMIT), len(items))
-        if len(" · ".join([*named, part])) + len(suffix) > limit:
-            break
-        named.append(part)
-    left = len(sections) - len(named)
-    text = " · ".join(named)
-    return f"{text} {messages.digest_more(left)}".strip() if left else text
 
 
 def render_coverage(coverage: Coverage) -> tuple[str, list[dict]]:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from bot.models import DigestItem
+
 if TYPE_CHECKING:
     from bot.query import Query
+    from bot.status import SourceStatus, StatusReport
 
 HELP = """\
 Look up stored stories: /intel <companies and words>
@@ -212,8 +215,6 @@ def nothing_new(watchlist: str, since: datetime | None) -> str:
 
 
 # Health: `/intel status`, `intelbot status` and the notices for the admin channel.
-if TYPE_CHECKING:
-    from bot.status import SourceStatus, StatusReport
 
 STATUS_HELP = "  /intel status               delivery per channel and the health of each source"
 
@@ -270,3 +271,40 @@ def source_failing(name: str, failures: int, error: str, last_success: datetime 
 
 
 STATUS_UNAVAILABLE = "Status is not available here: run `intelbot status` on the machine that runs intelbot."
+
+
+ABOUT_MARK, PASSING_MARK = "•", "◦"  # in a digest: a story about the company; one naming it in passing
+DIGEST_COMPANY_LIMIT = 150
+DIGEST_SOURCE_LIMIT = 50
+
+
+def digest_company(company: str, items: Sequence[DigestItem], now: datetime, *,
+                   fit: Callable[[str, int], str], bold: Callable[[str], str],
+                   link: Callable[[DigestItem], str]) -> str:
+    """A digest's section for one company, in a platform's markup: `Globex (7)` in bold, a line
+    per story (at most DIGEST_ITEMS_PER_COMPANY: mark, linked title, source, age), then `+N more`.
+    `fit(text, limit)` escapes and cuts web text for the platform."""
+    lines = [bold(digest_section(fit(company, DIGEST_COMPANY_LIMIT), len(items)))]
+    for item in items[:DIGEST_ITEMS_PER_COMPANY]:
+        mark = ABOUT_MARK if item.about else PASSING_MARK
+        lines.append(f"{mark} {link(item)} · {fit(item.source, DIGEST_SOURCE_LIMIT)} · {age(item.published, now)}")
+    if len(items) > DIGEST_ITEMS_PER_COMPANY:
+        lines.append(digest_more(len(items) - DIGEST_ITEMS_PER_COMPANY))
+    return "\n".join(lines)
+
+
+def other_companies(sections: Sequence[tuple[str, Sequence[DigestItem]]], limit: int, *,
+                    fit: Callable[[str, int], str]) -> str:
+    """`Hooli (3) · Initech (2) +30 more`: the companies a digest had no room to list, in order,
+    as many as fit in `limit` characters (as `fit` renders them)."""
+    suffix = " " + digest_more(len(sections))  # the longest it can be
+    named: list[str] = []
+    for company, items in sections:
+        part = digest_section(fit(company, DIGEST_COMPANY_LIMIT), len(items))
+        if len(" · ".join([*named, part])) + len(suffix) > limit:
+            break
+        named.append(part)
+    left = len(sections) - len(named)
+    text = " · ".join(named)
+    return f"{text} {digest_more(left)}".strip() if left else text
+

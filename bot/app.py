@@ -13,20 +13,24 @@ from contextlib import AsyncExitStack
 from datetime import datetime, timezone
 from functools import partial
 
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
 from bot import __version__
 from bot.commands import Commands
-from bot.config import Config
+from bot import messages
+from bot.config import Config, load_config
 from bot.delivery import ChatAdapter, DeliveryReport, Dispatcher
-from bot.errors import IntelbotError
+from bot.errors import ConfigError, IntelbotError
 from bot.extract import Extractor
 from bot.fetch import Fetcher
 from bot.health import HEARTBEAT_EVERY, Heartbeat, health_server
 from bot.matcher import CompanyMatcher, CompanyNames, company_names_of
-from bot.models import parse_channel
+from bot.models import Reply, parse_channel
 from bot.pipeline import Pipeline, PollReport
 from bot.query import CompanyIndex
+from bot.reload import config_diff, watch_config
 from bot.routing import compile_watchlists
-from bot.scheduler import build_scheduler
+from bot.scheduler import build_scheduler, sync_jobs
 from bot.status import Notifier, StatusReport, configured_channels, read_status
 from bot.store import Store
 
@@ -104,6 +108,8 @@ class App:
             heartbeat=self.heartbeat, lookups=self.commands.lookup_seconds) if config.health.listen else None
         self._exit = AsyncExitStack()
         self._polls: set[asyncio.Task] = set()
+        self._scheduler: AsyncIOScheduler | None = None
+        self._reloading = asyncio.Lock()
 
     async def __aenter__(self) -> "App":
         try:
@@ -165,14 +171,79 @@ class App:
         """The status report now (blocks for milliseconds: call it from a thread on the loop)."""
         return read_status(self.store, self.config, now=self.clock())
 
+    async def reload(self) -> str | None:
+        """Read the config file again and, if it is valid, use it without a restart.
+
+        On success the new sources, companies and watchlists take effect (scheduler jobs
+        added, removed or rescheduled, the matcher compiled again) and a short list of the
+        changes goes to the log and the admin channel; on failure the running config stays
+        and the precise errors go to the same places. Returns what was said, or None when
+        there is no file (the embedded default) or nothing changed.
+        """
+        path = self.config.path
+        if path is None:
+            return None
+        async with self._reloading:
+            try:
+                new = await asyncio.to_thread(load_config, path)
+            except ConfigError as error:
+                text = messages.reload_failed(str(path), str(error))
+                log.error("%s", text)
+                await self._tell_admin(text)
+                return text
+            changes = config_diff(self.config, new)
+            if not changes:
+                log.info("%s changed on disk; nothing intelbot uses changed", path)
+                return None
+            names = company_names(new)
+            matcher = await asyncio.to_thread(CompanyMatcher, names)  # 50k names take a second or two
+            self._apply(new, matcher, names)
+            text = messages.reloaded(str(path), changes)
+            log.info("%s", text)
+            await self._tell_admin(text)
+            return text
+
+    def _apply(self, config: Config, matcher: CompanyMatcher, names: list[CompanyNames]) -> None:
+        """Switch every stage to `config` (all at once: no await in between)."""
+        self.pipeline.reconfigure(matcher=matcher, watchlists=compile_watchlists(config.watchlists),
+                                  backlog=config.alerts.backlog, story_window=config.alerts.story_window)
+        self.dispatcher.reconfigure(pacing={c.channel: c for c in config.channels},
+                                    coverage_quiet=config.alerts.coverage_quiet,
+                                    coverage_longest=config.alerts.coverage_longest)
+        self.commands.reconfigure(CompanyIndex(names), matcher)
+        if self.notifier is not None:
+            self.notifier.reconfigure(channels=configured_channels(config), sources=[s.name for s in config.sources])
+        self.config = config
+        if self._scheduler is not None:
+            sync_jobs(self._scheduler, config.sources, self.poll_source, self._digest_jobs(), now=self.clock())
+
+    def _digest_jobs(self) -> list:
+        return [(w, partial(self.dispatcher.deliver_digest, w)) for w in self.config.watchlists]
+
+    async def _tell_admin(self, text: str) -> None:
+        """Post `text` to the admin channel, if there is one with a running adapter; never raises."""
+        if self.config.admin_channel is None:
+            return
+        channel = parse_channel(self.config.admin_channel)
+        adapter = self.adapters.get(channel.platform)
+        if adapter is None:
+            return
+        try:
+            await adapter.post_reply(channel, Reply(text))
+        except IntelbotError as error:
+            log.warning("could not tell %s: %s", self.config.admin_channel, error)
+
     async def run(self, stop: asyncio.Event) -> None:
-        """Poll on schedule and deliver until `stop` is set; then finish cleanly."""
+        """Poll on schedule and deliver until `stop` is set; then finish cleanly.
+
+        The config file is watched: when it changes, `reload` applies it.
+        """
         log.info("intelbot %s: %d sources, %d companies, %d watchlists", __version__,
                  len(self.config.sources), len(self.config.companies), len(self.config.watchlists))
         scheduler = build_scheduler(
-            self.config.sources, self.poll_source, self.deliver, now=self.clock(),
-            digests=[(w, partial(self.dispatcher.deliver_digest, w)) for w in self.config.watchlists],
+            self.config.sources, self.poll_source, self.deliver, now=self.clock(), digests=self._digest_jobs(),
         )
+        self._scheduler = scheduler
         scheduler.add_job(self.heartbeat.beat, "interval", seconds=HEARTBEAT_EVERY.total_seconds(),
                           id="heartbeat", coalesce=True, max_instances=1,
                           misfire_grace_time=int(HEARTBEAT_EVERY.total_seconds()))
@@ -180,10 +251,18 @@ class App:
             await self.health.start()
             log.info("health and metrics on http://%s:%d/healthz and /metrics", self.health.host, self.health.port)
         scheduler.start()
+        watcher = None
+        if self.config.path is not None:
+            watcher = asyncio.create_task(watch_config(self.config.path, self.reload, stop_event=stop),
+                                          name="watch config")
         try:
             await stop.wait()
         finally:
             scheduler.shutdown(wait=False)
+            self._scheduler = None
+            if watcher is not None:
+                watcher.cancel()
+                await asyncio.gather(watcher, return_exceptions=True)
             if self.health is not None:
                 await self.health.stop()
             # Polls still running are cancelled: each article is stored in one transaction,

@@ -237,6 +237,15 @@ async def _run(config: Config) -> int:
 
     adapters = chat_adapters(config, handle)
     app = App(config, adapters)
+    reloads: set[asyncio.Task] = set()
+
+    def reload() -> None:  # SIGHUP, as daemons do; the file watcher reloads on its own too
+        task = asyncio.create_task(app.reload())
+        reloads.add(task)
+        task.add_done_callback(reloads.discard)
+
+    if hasattr(signal, "SIGHUP"):
+        loop.add_signal_handler(signal.SIGHUP, reload)
     async with app:
         console: ConsoleAdapter = adapters["console"]
         reader = None

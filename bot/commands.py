@@ -37,6 +37,10 @@ class Commands:
         self._status = status
         self.lookup_seconds = Histogram()
 
+    def reconfigure(self, companies: CompanyIndex, matcher: CompanyMatcher) -> None:
+        """Answer with a new config's companies from the next command on."""
+        self._companies, self._matcher = companies, matcher
+
     async def handle(self, command: Command) -> Reply:
         """The reply to `command`; never raises for anything a user can type."""
         text = command.text.strip()

@@ -112,6 +112,12 @@ class Dispatcher:
         self._lock = asyncio.Lock()
         self._warned: set[str] = set()
 
+    def reconfigure(self, *, pacing: Mapping[str, ChannelPacing], coverage_quiet: timedelta,
+                    coverage_longest: timedelta) -> None:
+        """Use a new config's pacing from the next round on."""
+        self._pacing = dict(pacing)
+        self._coverage_quiet, self._coverage_longest = coverage_quiet, coverage_longest
+
     async def deliver_pending(self, *, gather_coverage: bool = True) -> DeliveryReport:
         """Send every pending alert whose platform has an adapter, then the coverage replies due.
 

@@ -308,3 +308,13 @@ def other_companies(sections: Sequence[tuple[str, Sequence[DigestItem]]], limit:
     text = " · ".join(named)
     return f"{text} {digest_more(left)}".strip() if left else text
 
+
+def reloaded(path: str, changes: Sequence[str]) -> str:
+    """'Reloaded intelbot.yaml: +1 company: Haier; watchlist china: +keyword 'tariff'.'"""
+    return f"Reloaded {path}: " + "; ".join(changes) + "."
+
+
+def reload_failed(path: str, errors: str) -> str:
+    """The precise errors of a config that was not applied; the running one stays."""
+    return f"Did not reload {path}: it has errors, so the running configuration stays.\n{errors}"
+

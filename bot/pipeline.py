@@ -83,6 +83,12 @@ class Pipeline:
         self._page_slots = asyncio.Semaphore(page_concurrency)
         self._story_window = story_window
 
+    def reconfigure(self, *, matcher: CompanyMatcher, watchlists: Sequence[Watchlist], backlog: timedelta,
+                    story_window: timedelta) -> None:
+        """Use a new config's companies, watchlists and windows from the next article on."""
+        self._matcher, self._watchlists = matcher, tuple(watchlists)
+        self._backlog, self._story_window = backlog, story_window
+
     async def poll(self, source: SourceSpec) -> PollReport:
         """Poll `source` once. Never raises for a problem of the source itself."""
         state = self._store.source_state(source.name, source.url)

@@ -96,30 +96,7 @@ def build_scheduler(
     watchlist's digest on its cron schedule in its time zone."""
     rng = rng or random.Random()
     scheduler = AsyncIOScheduler(timezone="UTC")
-    for source in sources:
-        seconds = source.every.total_seconds()
-        first = now + FIRST_POLL_SPREAD * rng.random()
-        scheduler.add_job(
-            poll,
-            IntervalTrigger(seconds=seconds, jitter=min(60.0, seconds * 0.1), timezone="UTC"),
-            args=[source],
-            id=f"poll:{source.name}",
-            name=f"poll {source.name}",
-            next_run_time=first,
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=int(seconds),
-        )
-    for watchlist, post_digest in digests:
-        scheduler.add_job(
-            post_digest,
-            crontab_trigger(watchlist.digest.cron, watchlist.digest.tz),
-            id=f"digest:{watchlist.name}",
-            name=f"digest {watchlist.name}",
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=3600,  # a digest an hour late (machine asleep) still goes out
-        )
+    sync_jobs(scheduler, sources, poll, digests, now=now, rng=rng)
     scheduler.add_job(
         deliver,
         IntervalTrigger(seconds=DELIVERY_EVERY.total_seconds(), timezone="UTC"),
@@ -129,3 +106,53 @@ def build_scheduler(
         coalesce=True,
     )
     return scheduler
+
+
+def sync_jobs(
+    scheduler: AsyncIOScheduler,
+    sources: Sequence[ScheduledSource],
+    poll: Callable[[ScheduledSource], Awaitable[object]],
+    digests: Sequence[tuple[ScheduledDigest, Callable[[], Awaitable[object]]]],
+    *,
+    now: datetime,
+    rng: random.Random | None = None,
+) -> None:
+    """Make the scheduler's poll and digest jobs those of `sources` and `digests`.
+
+    Used at start and on every config reload: jobs of removed sources and watchlists go, new
+    ones are added (their first poll spread over a few seconds), and a changed interval, URL
+    or digest schedule replaces the job's trigger or arguments; unchanged jobs keep their
+    timing, so a reload does not poll every source at once.
+    """
+    rng = rng or random.Random()
+    wanted_polls = {f"poll:{source.name}": source for source in sources}
+    wanted_digests = {f"digest:{watchlist.name}": (watchlist, post) for watchlist, post in digests}
+    for job in scheduler.get_jobs():
+        if job.id.startswith(("poll:", "digest:")) and job.id not in wanted_polls and job.id not in wanted_digests:
+            job.remove()
+    for job_id, source in wanted_polls.items():
+        seconds = source.every.total_seconds()
+        trigger = IntervalTrigger(seconds=seconds, jitter=min(60.0, seconds * 0.1), timezone="UTC")
+        job = scheduler.get_job(job_id)
+        if job is None:
+            scheduler.add_job(
+                poll, trigger, args=[source], id=job_id, name=f"poll {source.name}",
+                next_run_time=now + FIRST_POLL_SPREAD * rng.random(),
+                max_instances=1, coalesce=True, misfire_grace_time=int(seconds),
+            )
+            continue
+        if job.args[0].every != source.every:
+            job.reschedule(trigger)
+        if job.args[0] != source:
+            job.modify(args=[source], misfire_grace_time=int(seconds))
+    for job_id, (watchlist, post_digest) in wanted_digests.items():
+        trigger = crontab_trigger(watchlist.digest.cron, watchlist.digest.tz)
+        job = scheduler.get_job(job_id)
+        if job is None:
+            scheduler.add_job(post_digest, trigger, id=job_id, name=f"digest {watchlist.name}",
+                              max_instances=1, coalesce=True,
+                              misfire_grace_time=3600)  # a digest an hour late (machine asleep) still goes out
+            continue
+        if str(job.trigger) != str(trigger):
+            job.reschedule(trigger)
+        job.modify(func=post_digest)

@@ -226,6 +226,10 @@ class Notifier:
         self._warned = False
         self._lock = asyncio.Lock()
 
+    def reconfigure(self, *, channels: Iterable[str], sources: Iterable[str]) -> None:
+        """Watch a new config's channels and sources from the next check on."""
+        self._channels, self._sources = set(channels), set(sources)
+
     async def start(self) -> None:
         """Take the problems present now as already announced."""
         for notice in self._due():

@@ -522,7 +522,12 @@ class SlackAdapter:
 
 
 def to_command(text: str, who: dict) -> Command:
-    """The core's `Command` for a slash command payload (`user_id`, `channel_id`) and its text."""
+    """The core's `Command` for a slash command payload (`user_id`, `channel_id`) and its text.
+
+    Slack escapes what people type as mrkdwn does (`AT&T` arrives as `AT&amp;T`); the core
+    gets it back as typed. Links stay in Slack's `<url>` form, which the commands unwrap.
+    """
+    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     channel = who.get("channel_id")
     return Command(text=text.strip(), user=f"slack:{who.get('user_id', '')}",
                    channel=f"slack:{channel}" if channel else None)

@@ -18,6 +18,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot import __version__
 from bot.commands import Commands
 from bot import messages
+from bot.admin import Admin
 from bot.config import Config, load_config
 from bot.delivery import ChatAdapter, DeliveryReport, Dispatcher
 from bot.errors import ConfigError, IntelbotError
@@ -98,7 +99,9 @@ class App:
             self.store, self.adapters, clock=clock,
             coverage_quiet=config.alerts.coverage_quiet, coverage_longest=config.alerts.coverage_longest,
             pacing={c.channel: c for c in config.channels})
-        self.commands = Commands(self.store, CompanyIndex(names), clock=clock, matcher=matcher, status=self.status)
+        self.admin = Admin(lambda: self.config, reload=self.reload)
+        self.commands = Commands(self.store, CompanyIndex(names), clock=clock, matcher=matcher, status=self.status,
+                                 admin=self.admin)
         self.notifier = Notifier(
             self.store, self.adapters, config.admin_channel, channels=configured_channels(config),
             sources=[s.name for s in config.sources], clock=clock) if config.admin_channel else None
@@ -194,6 +197,7 @@ class App:
             changes = config_diff(self.config, new)
             if not changes:
                 log.info("%s changed on disk; nothing intelbot uses changed", path)
+                self.config = new  # comments or layout: the file and the running config agree again
                 return None
             names = company_names(new)
             matcher = await asyncio.to_thread(CompanyMatcher, names)  # 50k names take a second or two

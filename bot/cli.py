@@ -1,4 +1,4 @@
-"""The `intelbot` command: run, poll, search, status, match, check and demo."""
+"""The `intelbot` command: run, poll, search, status, match, check, schema, replay and demo."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ import logging
 import os
 import signal
 import sys
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import timedelta
 from pathlib import Path
 
 from adapters.console import ConsoleAdapter, result_json
@@ -18,12 +20,21 @@ from adapters.slack import SlackAdapter
 from bot import __version__, messages
 from bot.app import App, company_names, make_fetcher, platforms_in_use, utc_now
 from bot.commands import Commands, explain
-from bot.config import Config, format_duration, load_config, load_default_config
-from bot.errors import ConfigError, ConfigProblem, IntelbotError
+from bot.config import (
+    DEFAULT_CONFIG_NAME,
+    Config,
+    format_duration,
+    load_config,
+    load_default_config,
+    parse_duration,
+)
+from bot.errors import ConfigError, ConfigProblem, IntelbotError, StoreError
 from bot.extract import extract_page
+from bot.lint import config_schema, lint, read_config_text
 from bot.matcher import CompanyMatcher, MatchResult
 from bot.models import Command, Reply, parse_channel, webhook_variable
 from bot.query import CompanyIndex
+from bot.replay import count_stories, read_stories, replay, report_text
 from bot.status import read_status
 from bot.store import Store
 
@@ -93,18 +104,37 @@ def build_parser() -> argparse.ArgumentParser:
     match.add_argument("--json", action="store_true", help="print one JSON object per input")
     match.add_argument("--explain", action="store_true",
                        help="show every candidate name, kept or dropped, and why")
-    with_config(command("check", cmd_check, "validate the config and summarise it; exit 0 or 2"))
+    check = with_config(command(
+        "check", cmd_check, "validate the config, warn about likely mistakes, summarise it; exit 0, 1 or 2"))
+    check.add_argument("--strict", action="store_true", help="exit 1 when there are warnings")
+    command("schema", cmd_schema, "print the JSON Schema of the config file (for editors)")
+    replay = command("replay", cmd_replay,
+                     "show what a config would have alerted over stored stories; posts and writes nothing")
+    replay.add_argument("--config", metavar="NEW.yaml",
+                        help="the edited config to compare (default: the current config alone)")
+    replay.add_argument("--current", metavar="PATH",
+                        help=f"the current config (default: ${CONFIG_ENV}, else ./{LOCAL_CONFIG}, "
+                             "else the embedded defaults); its database is read")
+    replay.add_argument("--since", type=_duration_argument, default=timedelta(days=30), metavar="DURATION",
+                        help="stories published within this long (default 30d)")
+    replay.add_argument("--json", action="store_true", help="print the report as JSON")
     command("demo", cmd_demo, "run the whole pipeline on fictional news served from 127.0.0.1")
     return parser
 
 
-def resolve_config(path: str | None) -> Config:
-    """The config named on the command line, in the environment, in ./intelbot.yaml, or embedded."""
+def config_location(path: str | None) -> str | None:
+    """The config file named on the command line, in the environment, or ./intelbot.yaml; None: embedded."""
     chosen = path or os.environ.get(CONFIG_ENV)
     if chosen:
+        return chosen
+    return LOCAL_CONFIG if Path(LOCAL_CONFIG).is_file() else None
+
+
+def resolve_config(path: str | None) -> Config:
+    """The config named on the command line, in the environment, in ./intelbot.yaml, or embedded."""
+    chosen = config_location(path)
+    if chosen:
         return load_config(chosen)
-    if Path(LOCAL_CONFIG).is_file():
-        return load_config(LOCAL_CONFIG)
     print(
         f"intelbot: no --config given and no ./{LOCAL_CONFIG}: using the embedded defaults "
         "(copy config.example.yaml to intelbot.yaml to make your own)",
@@ -361,9 +391,15 @@ def _format_match(item: str, title: str, result: MatchResult, *, json_lines: boo
 
 def cmd_check(args: argparse.Namespace) -> int:
     config = resolve_config(args.config)
+    location = config_location(args.config)
+    # Warnings name the file as errors do: as given, or the embedded file's name.
+    warnings = lint(config, read_config_text(config), str(Path(location)) if location else DEFAULT_CONFIG_NAME)
+    for warning in warnings:
+        print(warning, file=sys.stderr)
     names = sum(1 + len(c.aliases) for c in config.companies)
     where = str(config.path) if config.path else "embedded defaults"
-    print(f"{where}: OK")
+    count = f", {len(warnings)} warning{'' if len(warnings) == 1 else 's'}" if warnings else ""
+    print(f"{where}: OK{count}")
     print(f"  storage:    {config.storage.path}")
     print(f"  sources:    {len(config.sources)}")
     for source in config.sources:
@@ -374,7 +410,68 @@ def cmd_check(args: argparse.Namespace) -> int:
         keywords = f", keywords: {', '.join(watchlist.keywords)}" if watchlist.keywords else ""
         print(f"    - {watchlist.name}: {len(watchlist.companies)} companies{keywords} → {', '.join(watchlist.channels)}")
     print(f"  backlog:    {format_duration(config.alerts.backlog)} on a source's first poll")
+    if warnings and args.strict:
+        print(f"intelbot: {len(warnings)} warning{'' if len(warnings) == 1 else 's'} (--strict)", file=sys.stderr)
+        return 1
     return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    print(json.dumps(config_schema(), indent=2, ensure_ascii=False))
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    current = resolve_config(args.current)
+    new = load_config(args.config) if args.config else None
+    database = _replay_database(current, new)
+    now = utc_now()
+    since = now - args.since
+    progress = _progress_line(count_stories(database, since)) if sys.stderr.isatty() else None
+    report = replay(read_stories(database, since), current, new, since=since, progress=progress)
+    if progress is not None:
+        print("\r\033[K", end="", file=sys.stderr, flush=True)  # erase the progress line
+    current_name = str(current.path) if current.path else DEFAULT_CONFIG_NAME
+    if args.json:
+        print(json.dumps({"database": str(database), "current": current_name, "new": args.config,
+                          "window": format_duration(args.since), **report.to_json()}, ensure_ascii=False))
+        return 0
+    articles = f"{report.articles} article{'' if report.articles == 1 else 's'}"
+    stories = f"{report.stories} stor{'y' if report.stories == 1 else 'ies'}"
+    print(f"replayed {articles} ({stories}) published since {since:%Y-%m-%d %H:%M} UTC "
+          f"({format_duration(args.since)}) from {database}")
+    print(f"current config: {current_name}" + (f"; new config: {args.config}" if new else ""))
+    sys.stdout.write(report_text(report, now=now, compare=new is not None))
+    return 0
+
+
+def _replay_database(current: Config, new: Config | None) -> Path:
+    """The current config's database; the new config's when only that one exists."""
+    for config in (current, new):
+        if config is not None and Path(config.storage.path).is_file():
+            return Path(config.storage.path)
+    raise StoreError(f"no database at {current.storage.path}: nothing to replay "
+                     "(intelbot poll or run stores stories; --current names the config that has them)")
+
+
+def _progress_line(total: int) -> Callable[[int], None]:
+    """A callback that rewrites one line on stderr, at most five times a second."""
+    shown = time.monotonic()
+
+    def show(done: int) -> None:
+        nonlocal shown
+        if time.monotonic() - shown >= 0.2:
+            shown = time.monotonic()
+            print(f"\rreplaying: {done:,} of {total:,} articles", end="", file=sys.stderr, flush=True)
+
+    return show
+
+
+def _duration_argument(text: str) -> timedelta:
+    try:
+        return parse_duration(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

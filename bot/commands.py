@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from bot import messages
+from bot.admin import EDIT_WORDS, Admin, split_words
 from bot.feeds import canonical_url
 from bot.matcher import CompanyMatcher, MatchResult
 from bot.models import Command, Reply
@@ -25,16 +26,19 @@ class Commands:
     """Answers `/intel ...` commands. Lookups run in a worker thread so the loop keeps going.
 
     `status` reads the report `/intel status` shows (None: the command says it is not
-    available). `lookup_seconds` times every lookup, for /metrics.
+    available). `admin` answers `/intel watch ...` and `/intel source ...` (None: they say
+    that editing from chat is not enabled). `lookup_seconds` times every lookup, for /metrics.
     """
 
     def __init__(self, store: Store, companies: CompanyIndex, *, clock: Callable[[], datetime],
-                 matcher: CompanyMatcher | None = None, status: Callable[[], StatusReport] | None = None):
+                 matcher: CompanyMatcher | None = None, status: Callable[[], StatusReport] | None = None,
+                 admin: Admin | None = None):
         self._store = store
         self._companies = companies
         self._clock = clock
         self._matcher = matcher
         self._status = status
+        self._admin = admin
         self.lookup_seconds = Histogram()
 
     def reconfigure(self, companies: CompanyIndex, matcher: CompanyMatcher) -> None:
@@ -45,7 +49,7 @@ class Commands:
         """The reply to `command`; never raises for anything a user can type."""
         text = command.text.strip()
         if text.lower() in ("help", "?", "-h", "--help"):
-            return Reply(HELP)
+            return Reply(HELP + "\n\n" + messages.ADMIN_HELP)
         if not text:
             return Reply(messages.EMPTY_QUERY + "\n\n" + HELP)
         word, _, rest = text.partition(" ")
@@ -53,6 +57,10 @@ class Commands:
             return await asyncio.to_thread(self.why, rest.strip())
         if text.lower() == "status":
             return await asyncio.to_thread(self.status)
+        if word.lower() in EDIT_WORDS:  # a lookup for the word itself: /intel "watch"
+            if self._admin is None:
+                return Reply(messages.EDITING_NOT_ENABLED)
+            return await self._admin.handle(command, split_words(text))
         return await asyncio.to_thread(self.search, text)
 
     def status(self) -> Reply:

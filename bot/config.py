@@ -218,6 +218,34 @@ class DiscordConfig(BaseModel):
 
 
 
+_SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_DISCORD_USER = re.compile(r"^[0-9]{15,22}$")
+
+
+def _user_is_one_word(value: object) -> object:
+    if isinstance(value, Mapping):  # `- slack: U0123ABCD` parses as a mapping
+        raise ValueError("write the user as one word, no space after the colon: slack:U0123ABCD")
+    return value
+
+
+def _admin_user(value: str) -> str:
+    platform, _, target = value.partition(":")
+    if value == "console" or (platform == "slack" and _SLACK_USER.match(target)) or (
+            platform == "discord" and _DISCORD_USER.match(target)):
+        return value
+    if platform == "slack":
+        raise ValueError(f"invalid Slack user {value!r}: write slack:U0123ABCD, the member ID "
+                         "(in Slack: the person's profile, the ⋮ menu, Copy member ID)")
+    if platform == "discord":
+        raise ValueError(f"invalid Discord user {value!r}: write discord:<user id>, a number "
+                         "(Developer Mode, right-click the user, Copy User ID)")
+    raise ValueError(f"unknown user {value!r}: write slack:<member ID>, discord:<user id> or console")
+
+
+# Who may change watchlists and sources from chat; "console" (the terminal) always may.
+AdminUser = Annotated[str, BeforeValidator(_user_is_one_word), AfterValidator(_admin_user)]
+
+
 class ChatConfig(BaseModel):
     """Platform settings that are not secret; tokens come from the environment."""
 
@@ -238,6 +266,7 @@ class Config(BaseModel):
     alerts: Annotated[AlertsConfig, Section] = AlertsConfig()
     channels: Annotated[tuple[ChannelConfig, ...], Items] = ()
     admin_channel: Channel | None = None
+    admins: Annotated[tuple[AdminUser, ...], BeforeValidator(one_or_many)] = ()
     health: Annotated[HealthConfig, Section] = HealthConfig()
     chat: Annotated[ChatConfig, Section] = ChatConfig()
     _path: Path | None = PrivateAttr(default=None)

@@ -318,3 +318,201 @@ def reload_failed(path: str, errors: str) -> str:
     """The precise errors of a config that was not applied; the running one stays."""
     return f"Did not reload {path}: it has errors, so the running configuration stays.\n{errors}"
 
+
+
+# Editing watchlists and sources from chat: `/intel watch ...`, `/intel source ...` (bot/admin.py).
+
+ADMIN_HELP = """\
+Watchlists and sources (only admins may change them):
+  /intel watch list           each watchlist: its companies, keywords and channels
+  /intel watch add "Globex Corp" Globex 环球 to rivals
+                              track a company (quote a name with spaces), with aliases after
+                              its name, in a watchlist (default: the first one)
+  /intel watch remove Globex from rivals
+                              take it out of one watchlist; without `from`, stop tracking it
+  /intel source add https://news.example.com/feed.xml every 30m
+                              poll a new feed (default every 15m)
+  /intel source remove <name> stop polling a source (`/intel status` lists their names)"""
+
+EDITING_NOT_ENABLED = "Changing watchlists and sources from chat is not enabled in this intelbot."
+BUILT_IN_CONFIG = (
+    "intelbot is running on its built-in configuration, which cannot be changed from chat. "
+    "To have your own: copy config.example.yaml to intelbot.yaml in the folder intelbot runs in "
+    "(or pass --config PATH), then restart intelbot."
+)
+CHANGED_ON_DISK = ("The config file changed on disk since I loaded it; reload first (it reloads "
+                   "automatically) and try again.")
+NO_WATCHLISTS = "There are no watchlists yet."
+
+
+def not_an_admin(user: str) -> str:
+    """The polite refusal for someone who is not listed under `admins:`."""
+    return ("Sorry, only intelbot admins can change watchlists and sources, so nothing was changed. "
+            f"An admin can add you to `admins:` in the config file as `{user}`.")
+
+
+def admin_usage(problem: str = "") -> str:
+    """What went wrong with an edit command (if anything), then how to write them."""
+    return (problem + "\n\n" if problem else "") + ADMIN_HELP
+
+
+def watchlists_text(lines: Sequence[str], count: int) -> str:
+    noun = "watchlist" if count == 1 else "watchlists"
+    return "\n".join([f"{count} {noun}:", *lines]) if count else NO_WATCHLISTS
+
+
+def names_and(names: Sequence[str]) -> str:
+    """'A', 'A and B', 'A, B and C'."""
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def config_on_disk_invalid(errors: str) -> str:
+    return f"The config file on disk has errors, so I did not change it. Fix them first:\n{errors}"
+
+
+def edit_invalid(errors: str) -> str:
+    return f"That change would make the config invalid, so nothing was saved:\n{errors}"
+
+
+def save_failed(path: str, reason: str) -> str:
+    return f"I could not save {path} ({reason}), so nothing was changed."
+
+
+def saved(done: str, reload_note: str | None) -> str:
+    """'Added Haier to watchlist china. Config saved; reloaded.' or with why it is not running yet."""
+    if reload_note is None:
+        return f"{done} Config saved; reloaded."
+    return f"{done} Config saved, but {reload_note}"
+
+
+RELOAD_LATER = "it takes effect when intelbot loads it again."
+
+
+def not_running_yet(said: str | None) -> str:
+    return "the running configuration did not change yet" + (f": {said}" if said else ".")
+
+
+def reformatted(lines: int) -> str:
+    noun = "line" if lines == 1 else "lines"
+    return (f"Note: the file's mixed indentation could not be kept, so saving also reformatted "
+            f"{lines} other {noun}.")
+
+
+def refused_source(host_reason: str) -> str:
+    return f"I won't poll that address: {host_reason}. Nothing was saved."
+
+
+SOURCE_ADD_USAGE = "Give me the feed's http:// or https:// address, e.g. `/intel source add https://news.example.com/feed.xml every 30m`."
+NO_WATCHLIST_TO_ADD_TO = ("There are no watchlists to add a company to: add one under `watchlists:` in the config "
+                          "file first. Nothing was changed.")
+NAMES_LISTED = 20  # an unknown watchlist or source is answered with this many known names
+
+
+def _some(names: Sequence[str]) -> str:
+    shown = ", ".join(names[:NAMES_LISTED])
+    return shown + (f" +{len(names) - NAMES_LISTED} more" if len(names) > NAMES_LISTED else "")
+
+
+def needs_name(what: str) -> str:
+    return f"Which {what}?"
+
+
+def bad_name(what: str, limit: int) -> str:
+    return f"A {what} name must be plain text of at most {limit} characters. Nothing was changed."
+
+
+def cannot_resolve(host: str) -> str:
+    return f"I could not find the address of {host}: check the link. Nothing was saved."
+
+
+def unknown_company(name: str, close: str | None) -> str:
+    hint = f" Did you mean {close}?" if close else " `/intel watch list` shows the watchlists."
+    return f"I don't track a company called {name}.{hint} Nothing was changed."
+
+
+def unknown_watchlist(name: str, names: Sequence[str]) -> str:
+    known = f" The watchlists are: {_some(names)}." if names else ""
+    return f"There is no watchlist called {name}.{known} Nothing was changed."
+
+
+def unknown_source(name: str, names: Sequence[str]) -> str:
+    known = f" The sources are: {_some(names)}." if names else " There are no sources."
+    return f"There is no source called {name}.{known} Nothing was changed."
+
+
+def _aliases(aliases: Sequence[str]) -> str:
+    return ("alias " if len(aliases) == 1 else "aliases ") + ", ".join(aliases)
+
+
+def company_added(company: str, aliases: Sequence[str], watchlist: str) -> str:
+    """'Added Haier (aliases 海尔, Haier Group) to watchlist china.'"""
+    known_as = f" ({_aliases(aliases)})" if aliases else ""
+    return f"Added {company}{known_as} to watchlist {watchlist}."
+
+
+def company_changed(company: str, new_aliases: Sequence[str], added_to: str | None) -> str:
+    """A known company: added to a watchlist (`added_to`), given new aliases, or both."""
+    if added_to is None:
+        return f"Added {_aliases(new_aliases)} to {company}."
+    with_aliases = f", with the new {_aliases(new_aliases)}" if new_aliases else ""
+    return f"Added {company} to watchlist {added_to}{with_aliases}."
+
+
+def already_watched(company: str, watchlist: str, with_aliases: bool) -> str:
+    those = " with those aliases" if with_aliases else ""
+    return f"{company} is already in watchlist {watchlist}{those}. Nothing was changed."
+
+
+def not_in_watchlist(company: str, watchlist: str) -> str:
+    return f"{company} is not in watchlist {watchlist}. Nothing was changed."
+
+
+def only_company(company: str, watchlists: Sequence[str]) -> str:
+    noun = "watchlist" if len(watchlists) == 1 else "watchlists"
+    return (f"{company} is the only company of {noun} {names_and(watchlists)}, and a watchlist needs at least "
+            "one. Add another company to it first, or remove the watchlist in the config file. Nothing was changed.")
+
+
+def removed_from_watchlist(company: str, watchlist: str, still_in: Sequence[str]) -> str:
+    if still_in:
+        noun = "watchlist" if len(still_in) == 1 else "watchlists"
+        return f"Removed {company} from watchlist {watchlist}; it stays in {noun} {names_and(still_in)}."
+    return (f"Removed {company} from watchlist {watchlist}. It is in no watchlist now but still recognised in "
+            f"lookups; `/intel watch remove {company}` stops tracking it.")
+
+
+def company_removed(company: str, watchlists: Sequence[str]) -> str:
+    if not watchlists:
+        return f"Stopped tracking {company} (it was in no watchlist)."
+    noun = "watchlist" if len(watchlists) == 1 else "watchlists"
+    return f"Stopped tracking {company}: removed it from {noun} {names_and(watchlists)} and from the companies."
+
+
+def source_exists(name: str, url: str) -> str:
+    return f"Source {name} already polls {url}. Nothing was changed."
+
+
+def source_added(name: str, url: str, every: str) -> str:
+    return f"Added source {name}: {url}, polled every {every}."
+
+
+def source_removed(name: str, url: str) -> str:
+    return f"Removed source {name} ({url}); its stories stay searchable."
+
+
+def watchlist_heading(name: str, channels: Sequence[str], require: str, mode: str) -> str:
+    """'• china → console, slack:#china-desk (only stories about them; digest)'."""
+    notes = (["only stories about them"] if require == "about" else []) + ([mode] if mode != "realtime" else [])
+    return f"• {name} → {', '.join(channels)}" + (f" ({'; '.join(notes)})" if notes else "")
+
+
+def watchlist_companies(names: Sequence[str], more: int) -> str:
+    return "  companies: " + ", ".join(names) + (f" +{more} more" if more > 0 else "")
+
+
+def watchlist_keywords(words: Sequence[str]) -> str:
+    return "  keywords: " + ", ".join(words)
+
+
+COMMENTS_AT_RISK = ("I could not make that change without moving or losing comments in the config file, so "
+                    "nothing was saved. Please make it by hand.")

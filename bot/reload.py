@@ -37,6 +37,8 @@ def config_diff(old: Config, new: Config) -> list[str]:
         parts += _list_changes("exclusion", before.exclude, company.exclude)
         parts += _value_changes({"ambiguous": (before.ambiguous, company.ambiguous),
                                  "links": (before.links, company.links)})
+        parts += [f"alias '{a.name}' case {b.case} → {a.case}" for b in before.aliases for a in company.aliases
+                  if a.name == b.name and a.case != b.case]
         if parts:
             changes.append(f"company {company.name}: {', '.join(parts)}")
 
@@ -65,7 +67,7 @@ def config_diff(old: Config, new: Config) -> list[str]:
         if parts:
             changes.append(f"watchlist {watchlist.name}: {', '.join(parts)}")
 
-    for section in ("alerts", "channels", "admin_channel"):
+    for section in ("alerts", "channels", "admin_channel", "admins"):
         if getattr(old, section) != getattr(new, section):
             changes.append(f"{section} changed")
     changes += [f"{section} changed (restart to apply)" for section in needs_restart(old, new)]

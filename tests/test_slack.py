@@ -934,3 +934,12 @@ def test_slack_runs_when_configured_or_when_a_token_is_set(tmp_path):
         http = make_config(tmp_path, [], watchlists=WATCHLISTS).model_copy(
             update={"chat": ChatConfig(slack=SlackConfig(mode="http"))})
         chat_adapters(http, handle, environ=tokens)
+
+
+def test_slash_command_text_arrives_as_typed():
+    from adapters.slack import to_command
+    command = to_command("watch add &quot;AT&amp;T&quot; &lt;b&gt; <https://feeds.test/a?x=1&amp;y=2>",
+                         {"user_id": "U0ALICE", "channel_id": "C0123ABCD"})
+    assert command.text == "watch add &quot;AT&T&quot; <b> <https://feeds.test/a?x=1&y=2>"
+    assert (command.user, command.channel) == ("slack:U0ALICE", "slack:C0123ABCD")
+

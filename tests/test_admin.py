@@ -15,7 +15,8 @@ from ruamel.yaml import YAML
 
 from adapters.console import ConsoleAdapter
 from bot import messages
-from bot.admin import Admin, Document, indentation, replace_file, split_words
+from bot.admin import Admin, split_words
+from bot.yamledit import Document, indentation, replace_file
 from bot.app import company_names
 from bot.commands import Commands
 from bot.config import load_config, load_default_config, parse_config

@@ -99,6 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--limit", type=int, default=5, help="how many results (default 5)")
     status = with_config(command("status", cmd_status, "show delivery per channel and the health of each source"))
     status.add_argument("--json", action="store_true", help="print the report as JSON")
+    sources = with_config(command("sources", cmd_sources, "show each source's state (ok, failing, dead, silent) and why"))
+    sources.add_argument("--json", action="store_true", help="print the sources as JSON")
     match = with_config(command("match", cmd_match, "extract and match pages without storing them"))
     match.add_argument("inputs", nargs="+", metavar="FILE_OR_URL", help="HTML files or http(s) URLs")
     match.add_argument("--json", action="store_true", help="print one JSON object per input")
@@ -335,6 +337,17 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(json.dumps(report.to_json(), ensure_ascii=False))
     else:
         sys.stdout.write(ConsoleAdapter().render_reply(Reply(messages.status_text(report))))
+    return 0
+
+
+def cmd_sources(args: argparse.Namespace) -> int:
+    config = resolve_config(args.config)
+    with Store(config.storage.path) as store:
+        report = read_status(store, config, now=utc_now())
+    if args.json:
+        print(json.dumps(report.to_json()["sources"], ensure_ascii=False))
+    else:
+        sys.stdout.write(ConsoleAdapter().render_reply(Reply(messages.sources_text(report))))
     return 0
 
 

@@ -57,6 +57,8 @@ class Commands:
             return await asyncio.to_thread(self.why, rest.strip())
         if text.lower() == "status":
             return await asyncio.to_thread(self.status)
+        if text.lower() == "sources":
+            return await asyncio.to_thread(self.sources)
         if word.lower() in EDIT_WORDS:  # a lookup for the word itself: /intel "watch"
             if self._admin is None:
                 return Reply(messages.EDITING_NOT_ENABLED)
@@ -68,6 +70,12 @@ class Commands:
         if self._status is None:
             return Reply(messages.STATUS_UNAVAILABLE)
         return Reply(messages.status_text(self._status()))
+
+    def sources(self) -> Reply:
+        """Each source's state (ok, failing, dead, silent) and why, as `intelbot sources` prints it."""
+        if self._status is None:
+            return Reply(messages.STATUS_UNAVAILABLE)
+        return Reply(messages.sources_text(self._status()))
 
     def why(self, url: str) -> Reply:
         """Explain which companies a stored story names, where, and what was dropped and why."""

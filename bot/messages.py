@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.models import DigestItem
@@ -216,7 +216,8 @@ def nothing_new(watchlist: str, since: datetime | None) -> str:
 
 # Health: `/intel status`, `intelbot status` and the notices for the admin channel.
 
-STATUS_HELP = "  /intel status               delivery per channel and the health of each source"
+STATUS_HELP = ("  /intel status               delivery per channel and the health of each source\n"
+               "  /intel sources              each source's state (ok, failing, dead, silent) and why")
 
 
 def status_text(report: StatusReport) -> str:
@@ -244,15 +245,19 @@ def status_text(report: StatusReport) -> str:
 
 
 def source_health(source: SourceStatus, now: datetime) -> str:
-    """'OK, last success 5 min ago (12 polls)', 'failing, 3 polls in a row: …' or 'never polled'."""
+    """'OK, last success 5 min ago (12 polls)', 'failing, 3 polls in a row: …', 'silent: …' or
+    'never polled'."""
     if source.never_polled:
         return "never polled"
     success = f"last success {age(source.last_success, now)}" if source.last_success else "never succeeded"
+    state, reason = source.health(now)
+    if state == "silent":
+        return f"silent: {reason}; {success}"
     if not source.failures:
         return f"OK, {success} ({source.polls} {'poll' if source.polls == 1 else 'polls'})"
     row = "1 poll" if source.failures == 1 else f"{source.failures} polls in a row"
     when = f" ({age(source.last_error_at, now)})" if source.last_error_at else ""
-    return f"failing, {row}: {source.last_error or 'unknown error'}{when}; {success}"
+    return f"{state}, {row}: {source.last_error or 'unknown error'}{when}; {success}"
 
 
 def channel_failing(channel: str, error: str, failed: int, last_sent: datetime | None, now: datetime) -> str:
@@ -516,3 +521,39 @@ def watchlist_keywords(words: Sequence[str]) -> str:
 
 COMMENTS_AT_RISK = ("I could not make that change without moving or losing comments in the config file, so "
                     "nothing was saved. Please make it by hand.")
+
+
+def duration(span: timedelta) -> str:
+    """'3 d', '5 h', '20 min' (rounded down), for people."""
+    seconds = int(span.total_seconds())
+    if seconds >= 2 * 86400:
+        return f"{seconds // 86400} d"
+    if seconds >= 2 * 3600:
+        return f"{seconds // 3600} h"
+    return f"{max(1, seconds // 60)} min"
+
+
+def silent_for(quiet: timedelta, usual: timedelta) -> str:
+    """Why a source counts as silent: 'no new stories for 3 d (usually one every 5 h)'."""
+    return f"no new stories for {duration(quiet)} (usually one every {duration(usual)})"
+
+
+def sources_text(report: StatusReport) -> str:
+    """`intelbot sources` and `/intel sources`: one line per source, its state and why."""
+    lines = [f"Sources at {report.now:%Y-%m-%d %H:%M} UTC:"]
+    if not report.sources:
+        lines.append("  none configured")
+    for source in report.sources:
+        state, _ = source.health(report.now)
+        lines.append(f"• {source.name} [{state}]: {source_health(source, report.now)}")
+    return "\n".join(lines)
+
+
+def source_silent(name: str, reason: str) -> str:
+    """The admin notice for a source that polls fine but has stopped publishing (or changed its feed)."""
+    return f"Source {name} has gone silent: {reason}. Its feed may have moved or changed; `/intel sources` shows all."
+
+
+def source_recovered(name: str) -> str:
+    return f"Source {name} is working again."
+

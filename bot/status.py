@@ -13,7 +13,8 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from statistics import median
 from typing import TYPE_CHECKING
 
 from bot import messages
@@ -29,6 +30,9 @@ log = logging.getLogger(__name__)
 
 FAILURE_REASONS = 3  # distinct errors shown per channel, newest first
 SOURCE_FAILURES_NOTICE = 3  # a source is announced at this many failed polls in a row
+DEAD_FAILURES = 10  # failed polls in a row after which a source is "dead", not just "failing"
+SILENT_GAPS = 5  # a source is "silent" after this many times its usual gap between stories...
+SILENT_AT_LEAST = timedelta(days=1)  # ...and never sooner than this
 
 
 @dataclass(frozen=True)
@@ -56,10 +60,27 @@ class SourceStatus:
     last_error: str | None = None  # of the last failed poll; None once a poll succeeded
     last_error_at: datetime | None = None
     failures: int = 0  # failed polls in a row since the last success
+    last_new: datetime | None = None  # when it last gave a new story
+    usual_gap: timedelta | None = None  # the median time between its recent stories
 
     @property
     def never_polled(self) -> bool:
         return self.last_success is None and self.last_error_at is None
+
+    def health(self, now: datetime) -> tuple[str, str]:
+        """(state, reason): "new" (never polled), "dead" (DEAD_FAILURES failed polls in a row),
+        "failing", "silent" (polls work but no new story for SILENT_GAPS times its usual gap,
+        at least a day) or "ok"."""
+        if self.never_polled:
+            return "new", "never polled"
+        if self.failures:
+            reason = self.last_error or "unknown error"
+            return ("dead" if self.failures >= DEAD_FAILURES else "failing"), reason
+        quiet_for = now - self.last_new if self.last_new is not None else None
+        if self.usual_gap is not None and quiet_for is not None and quiet_for > max(
+                SILENT_AT_LEAST, self.usual_gap * SILENT_GAPS):
+            return "silent", messages.silent_for(quiet_for, self.usual_gap)
+        return "ok", ""
 
 
 @dataclass(frozen=True)
@@ -83,7 +104,8 @@ class StatusReport:
             "sources": [
                 {"name": s.name, "url": s.url, "polls": s.polls, "last_success": _iso(s.last_success),
                  "last_error": s.last_error, "last_error_at": _iso(s.last_error_at),
-                 "consecutive_failures": s.failures}
+                 "consecutive_failures": s.failures, "state": s.health(self.now)[0],
+                 "reason": s.health(self.now)[1], "last_new": _iso(s.last_new)}
                 for s in self.sources
             ],
         }
@@ -104,6 +126,7 @@ def build_report(
     *, now: datetime, channels: Sequence[str], sources: Sequence[tuple[str, str]],
     outbox: Iterable[tuple[str, int, int, int, int, int, datetime | None]],
     errors: Iterable[tuple[str, str, datetime]], states: Iterable[SourceState],
+    activity: Mapping[str, tuple[datetime, list[float]]] | None = None,
 ) -> StatusReport:
     """The report from the store's reads (`Store.outbox_status`, `outbox_errors`, `sources`).
 
@@ -128,9 +151,16 @@ def build_report(
         if state is None:
             source_statuses.append(SourceStatus(name, url))
         else:
-            source_statuses.append(SourceStatus(name, url, state.polls, state.last_success, state.last_error,
-                                                state.last_error_at, state.failures))
+            source_statuses.append(source_status(state, activity or {}))
     return StatusReport(now, tuple(channel_statuses), tuple(source_statuses))
+
+
+def source_status(state: SourceState, activity: Mapping[str, tuple[datetime, list[float]]]) -> SourceStatus:
+    """A source's status from its stored state and activity (`Store.source_activity`)."""
+    last_new, gaps = activity.get(state.name, (None, []))
+    usual = timedelta(seconds=median(gaps)) if len(gaps) >= 3 else None  # too few stories to know a habit
+    return SourceStatus(state.name, state.url, state.polls, state.last_success, state.last_error,
+                        state.last_error_at, state.failures, last_new, usual)
 
 
 def read_status(store: Store, config: Config, *, now: datetime) -> StatusReport:
@@ -141,6 +171,7 @@ def read_status(store: Store, config: Config, *, now: datetime) -> StatusReport:
         now=now, channels=channels, sources=[(s.name, s.url) for s in config.sources],
         outbox=store.outbox_status(channels, sent_since=day_start),
         errors=store.outbox_errors(per_channel=FAILURE_REASONS), states=store.sources(),
+        activity=store.source_activity([s.name for s in config.sources]),
     )
 
 
@@ -171,13 +202,15 @@ class Notice:
 
 
 def due_notices(
-    failing_channels: Iterable[ChannelFailure], sources: Iterable[SourceState],
+    failing_channels: Iterable[ChannelFailure], sources: Iterable[SourceStatus],
     announced: Mapping[tuple[str, str], Spell], *, source_failures: int, now: datetime,
 ) -> list[Notice]:
     """The notices `announced` (key to the spell already told) does not yet cover.
 
     A spell of a channel's failures is named by its last successful post, a source's by its
     URL and last success: a spell is announced once, and a new one starts only after a success.
+    A silent source's spell is named by its last new story. A source announced failing or
+    silent that is fine again gets one "working again" notice.
     """
     notices = []
     for failure in failing_channels:
@@ -187,9 +220,15 @@ def due_notices(
                 failure.channel, failure.error, failure.failed, failure.last_sent, now)))
     for state in sources:
         key, spell = ("source", state.name), (state.url, state.last_success)
+        health, reason = state.health(now)
         if state.failures >= source_failures and announced.get(key, _UNSEEN) != spell:
             notices.append(Notice(key, spell, messages.source_failing(
                 state.name, state.failures, state.last_error or "", state.last_success, now)))
+        silent_key, silent_spell = ("silent", state.name), state.last_new
+        if health == "silent" and announced.get(silent_key, _UNSEEN) != silent_spell:
+            notices.append(Notice(silent_key, silent_spell, messages.source_silent(state.name, reason)))
+        if health == "ok" and (key in announced or silent_key in announced):
+            notices.append(Notice(("recovered", state.name), None, messages.source_recovered(state.name)))
     return notices
 
 
@@ -233,7 +272,7 @@ class Notifier:
     async def start(self) -> None:
         """Take the problems present now as already announced."""
         for notice in self._due():
-            self._announced[notice.key] = notice.spell
+            self._mark(notice)
 
     async def check(self) -> list[str]:
         """Post the notices that are due to the admin channel; return their texts."""
@@ -250,29 +289,45 @@ class Notifier:
                     self._warned = True
                     log.warning("admin notices for %s are only logged: no %s connection is running",
                                 self._admin, self._admin.platform)
-                self._announced[notice.key] = notice.spell
+                self._mark(notice)
                 continue
             try:
                 await adapter.post_reply(self._admin, Reply(notice.text, ephemeral=False))
             except DeliveryError as error:
                 log.warning("could not post an admin notice to %s: %s", self._admin, error)
                 if error.permanent:
-                    self._announced[notice.key] = notice.spell
+                    self._mark(notice)
                 continue
-            self._announced[notice.key] = notice.spell
+            self._mark(notice)
             posted.append(notice.text)
         return posted
 
+    def _mark(self, notice: Notice) -> None:
+        """Remember that `notice` was told (a "working again" notice ends the source's spells)."""
+        kind, name = notice.key
+        if kind == "recovered":
+            self._announced.pop(("source", name), None)
+            self._announced.pop(("silent", name), None)
+        else:
+            self._announced[notice.key] = notice.spell
+
     def _due(self) -> list[Notice]:
+        now = self._clock()
         failing = [ChannelFailure(*row) for row in self._store.channel_failures() if row[0] in self._channels]
-        sources = [state for state in self._store.sources() if state.name in self._sources]
-        # Spells that ended are forgotten: memory holds only current trouble, and trouble that
-        # ended without a success (its failed rows deleted) is announced afresh if it returns.
+        activity = self._store.source_activity(sorted(self._sources))
+        sources = [source_status(state, activity) for state in self._store.sources() if state.name in self._sources]
+        notices = due_notices(failing, sources, self._announced, source_failures=self._threshold, now=now)
+        # Spells that ended are forgotten once their "working again" notice is due: memory holds
+        # only current trouble, and trouble that ends without a success (failed rows deleted)
+        # is announced afresh if it returns.
         troubled = {("channel", f.channel) for f in failing} | {
-            ("source", s.name) for s in sources if s.failures >= self._threshold}
+            ("source", s.name) for s in sources if s.failures >= self._threshold} | {
+            ("silent", s.name) for s in sources if s.health(now)[0] == "silent"}
+        recovered = {notice.key[1] for notice in notices if notice.key[0] == "recovered"}
         for key in set(self._announced) - troubled:
-            del self._announced[key]
-        return due_notices(failing, sources, self._announced, source_failures=self._threshold, now=self._clock())
+            if key[0] == "channel" or key[1] not in recovered:
+                del self._announced[key]
+        return notices
 
 
 # ---------------------------------------------------------------- lookup timings

@@ -852,6 +852,25 @@ class Store:
         return unmark(text_snippet if OPEN in text_snippet else title)
 
     # --- status (read-only) ---
+
+    def source_activity(self, names: Sequence[str], *, recent: int = 20) -> dict[str, tuple[datetime, list[float]]]:
+        """Per source: when it last gave a new story, and the gaps in seconds between the
+        publication times of its `recent` newest stories (for "silent" sources)."""
+        found: dict[str, tuple[datetime, list[float]]] = {}
+        with self._transaction("BEGIN") as db:
+            for name in names:
+                rows = db.execute(
+                    "SELECT published, fetched_at FROM articles INDEXED BY articles_source_guid WHERE source = ?"
+                    " ORDER BY published DESC LIMIT ?", (name, recent),
+                ).fetchall()
+                if not rows:
+                    continue
+                last_new = max(fetched for _, fetched in rows)
+                published = [row[0] for row in rows]
+                gaps = [float(a - b) for a, b in zip(published, published[1:]) if a > b]
+                found[name] = (_from_epoch(last_new), gaps)
+        return found
+
     # `sent_at` is set exactly when a row becomes 'sent', so "sent" reads go through the
     # (channel, sent_at) index and unsent rows through the state index: the archive of sent
     # rows is never scanned, and a metrics scrape costs milliseconds at any size.

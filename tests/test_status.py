@@ -250,6 +250,13 @@ async def test_intelbot_status_json_and_text(tmp_path):
     assert "• slack:#gone: 0 pending, 0 sent today, 1 failed; nothing sent yet" in out
     assert "• Wire: never polled" in out and "• Blog: failing, 1 poll: timed out" in out
 
+    code, out, err = await intelbot("sources", "--config", "intelbot.yaml", cwd=tmp_path)
+    assert code == 0, err
+    assert "• Wire [new]: never polled" in out and "• Blog [failing]: failing, 1 poll: timed out" in out
+    code, out, err = await intelbot("sources", "--config", "intelbot.yaml", "--json", cwd=tmp_path)
+    assert [(s["name"], s["state"], s["reason"]) for s in json.loads(out)] == [
+        ("Wire", "new", "never polled"), ("Blog", "failing", "timed out"), ("Fresh", "new", "never polled")]
+
 
 # --- admin notices ---
 
@@ -305,13 +312,14 @@ async def test_a_source_is_announced_at_its_third_failure_in_a_row(store):
     assert said[2][0].startswith("Source Wire failed 3 polls in a row: HTTP 500. Last success")
 
     store.record_poll_success("Wire", url, now=NOW + timedelta(minutes=5), etag=None, last_modified=None)
+    assert await notifier.check() == ["Source Wire is working again."]  # once
     assert await notifier.check() == []
     said = []
     for minute in (6, 7, 8):
         fail(minute)
         said.append(await notifier.check())
     assert [len(notices) for notices in said] == [0, 0, 1]
-    assert len(admin.texts()) == 2
+    assert len(admin.texts()) == 3
 
 
 async def test_checks_that_run_together_post_a_notice_once(store):
@@ -476,3 +484,53 @@ async def test_a_listen_address_that_cannot_be_used_is_a_config_error(tmp_path):
             await taken.start()
     finally:
         await first.stop()
+
+
+# --- source health: ok, failing, dead, silent ---
+
+def test_source_states_say_why(store, tmp_path):
+    from bot.status import DEAD_FAILURES, read_status
+    from tests.test_store import make_article
+
+    config = config_for(tmp_path)
+
+    def status_at(hours: float):
+        wire = read_status(store, config, now=NOW + timedelta(hours=hours)).sources[0]
+        return wire.health(NOW + timedelta(hours=hours))
+
+    assert status_at(0) == ("new", "never polled")
+    for n in range(6):  # a story every 4 hours
+        article = make_article(f"https://wire.test/{n}", f"Story {n}", "Text.", days_old=(20 - 4 * n) / 24, source="Wire")
+        article = article.__class__(**{**article.__dict__, "fetched_at": article.published})
+        store.add_article(article, [], [])
+    store.record_poll_success("Wire", "https://wire.test/feed.xml", now=NOW, etag=None, last_modified=None)
+    assert status_at(1) == ("ok", "")
+    assert status_at(23) == ("ok", "")  # 23 h quiet: within a day
+    assert status_at(30) == ("silent", "no new stories for 30 h (usually one every 4 h)")
+    for _ in range(DEAD_FAILURES - 1):
+        store.record_poll_failure("Wire", "https://wire.test/feed.xml", now=NOW, error="HTTP 503")
+    assert status_at(1) == ("failing", "HTTP 503")
+    store.record_poll_failure("Wire", "https://wire.test/feed.xml", now=NOW, error="HTTP 410")
+    assert status_at(1) == ("dead", "HTTP 410")
+
+
+async def test_a_silent_source_is_announced_once_and_its_recovery_too(store):
+    from tests.test_store import make_article
+
+    admin = Recorder()
+    moment = [NOW]
+    notifier = Notifier(store, {"console": admin}, "console", channels=[], sources=["Wire"], clock=lambda: moment[0])
+    for n in range(6):
+        article = make_article(f"https://wire.test/{n}", f"Story {n}", "Text.", days_old=(20 - 4 * n) / 24, source="Wire")
+        store.add_article(article.__class__(**{**article.__dict__, "fetched_at": article.published}), [], [])
+    store.record_poll_success("Wire", "https://wire.test/feed.xml", now=NOW, etag=None, last_modified=None)
+    await notifier.start()
+    moment[0] = NOW + timedelta(hours=30)
+    assert await notifier.check() == [
+        "Source Wire has gone silent: no new stories for 30 h (usually one every 4 h). "
+        "Its feed may have moved or changed; `/intel sources` shows all."]
+    assert await notifier.check() == []
+    fresh = make_article("https://wire.test/new", "Story new", "Text.", source="Wire")
+    store.add_article(fresh.__class__(**{**fresh.__dict__, "fetched_at": moment[0]}), [], [])
+    assert await notifier.check() == ["Source Wire is working again."]
+    assert await notifier.check() == []

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.errors import FeedError
-from bot.feeds import MAX_SUMMARY_CHARS, TRACKING_PARAMETERS, canonical_url, parse_feed
+from bot.feeds import MAX_ENTRIES, MAX_SUMMARY_CHARS, MAX_TITLE_CHARS, TRACKING_PARAMETERS, canonical_url, parse_feed
 
 NOW = datetime(2024, 3, 6, 12, 0, tzinfo=UTC)
 FEED_URL = "https://wire.example/news/feed.xml"
@@ -397,3 +397,111 @@ def test_bytes_are_never_opened_as_a_file_name(tmp_path):
     secret.write_bytes(RSS_20)
     with pytest.raises(FeedError):  # read as a document, not as a path to open
         parse_feed(str(secret).encode(), source="wire", url=FEED_URL)
+
+
+# ---- hostile documents (the whole-pipeline versions live in tests/test_hostile.py) -----------
+
+
+@pytest.mark.parametrize(
+    ("prologue", "words"),
+    [
+        ('<!DOCTYPE rss [<!ENTITY a "aaaa">]>', "the XML entity 'a' (entity expansion"),
+        ('<!DOCTYPE rss [\n<!ENTITY b "&a;&a;">\n]>', "the XML entity 'b'"),
+        ('<!DOCTYPE rss [<!ENTITY x SYSTEM "file:///etc/hostname">]>', "an external XML entity 'x'"),
+        ("<!DOCTYPE rss [<!ENTITY x PUBLIC '-//X//EN' 'http://evil.example/x'>]>", "an external XML entity 'x'"),
+        ('<!DOCTYPE rss [<!ENTITY % p SYSTEM "http://evil.example/p.dtd"> %p;]>', "an external XML entity 'p'"),
+        ('<!DOCTYPE rss [<!-- ]> --><!ENTITY a "x">]>', "the XML entity 'a'"),  # a comment hiding "]>"
+        ('<!DOCTYPE rss [<!ENTITY q "]>"><!ENTITY a "x">]>', "the XML entity 'q'"),
+        ('<!DOCTYPE rss [<!ENTITY t "<b>"><!ENTITY a "x">]>', "the XML entity 't'"),
+        ('<!doctype rss [<!entity a "x">]>', "the XML entity 'a'"),
+    ],
+)
+def test_entity_declarations_are_refused(prologue: str, words: str):
+    document = (f"<?xml version='1.0'?>{prologue}<rss version='2.0'><channel><item><title>&a;</title>"
+                "<link>https://wire.example/a</link></item></channel></rss>").encode()
+    with pytest.raises(FeedError, match="refused: the feed declares") as caught:
+        parse_feed(document, source="wire", url=FEED_URL, content_type="application/rss+xml")
+    assert words in str(caught.value)
+
+
+def test_entity_text_inside_an_entry_is_not_a_declaration():
+    document = (b"<rss version='2.0'><channel><item><title>How XXE works</title><link>https://wire.example/x</link>"
+                b"<description><![CDATA[<!DOCTYPE x [<!ENTITY e SYSTEM 'file:///etc/passwd'>]>]]></description>"
+                b"</item></channel></rss>")
+    (entry,) = entries_of(document)
+    assert entry.title == "How XXE works"
+
+
+def test_a_feed_of_many_items_is_cut_to_the_first_ones(caplog: pytest.LogCaptureFixture):
+    items = "".join(f"<item><title>Story {n}</title><link>https://wire.example/{n}</link></item>" for n in range(600))
+    document = f"<rss version='2.0'><channel><title>Flood</title>{items}<ttl>5</ttl></channel></rss>".encode()
+    with caplog.at_level(logging.WARNING, logger="bot.feeds"):
+        entries = entries_of(document)
+    assert [entry.title for entry in entries] == [f"Story {n}" for n in range(MAX_ENTRIES)]
+    assert "source wire: the feed lists 600 entries; reading the first 500" in caplog.messages
+
+
+def test_atom_feed_of_many_entries_is_cut_too():
+    entries = "".join(f"<entry><title>E{n}</title><link href='https://wire.example/{n}'/><id>e{n}</id></entry>"
+                      for n in range(MAX_ENTRIES + 5))
+    document = f"<feed xmlns='http://www.w3.org/2005/Atom'><title>F</title>{entries}</feed>".encode()
+    assert len(entries_of(document)) == MAX_ENTRIES
+
+
+def test_repeated_entries_are_kept_once():
+    document = b"""<rss version="2.0"><channel>
+<item><title>First</title><link>https://wire.example/1</link><guid>g1</guid></item>
+<item><title>Same guid</title><link>https://wire.example/2</link><guid>g1</guid></item>
+<item><title>Same page</title><link>https://wire.example/1?utm_source=x</link><guid>g3</guid></item>
+<item><title>Other</title><link>https://wire.example/4</link><guid>g4</guid></item>
+</channel></rss>"""
+    assert [entry.title for entry in entries_of(document)] == ["First", "Other"]
+
+
+def test_titles_and_links_have_limits():
+    title = "Globex " * 10_000
+    document = (f"<rss version='2.0'><channel><item><title>{title}</title><link>https://wire.example/ok</link></item>"
+                f"<item><title>Long link</title><link>https://wire.example/{'x' * 5000}</link></item>"
+                "</channel></rss>").encode()
+    first, second = entries_of(document)
+    assert len(first.title) <= MAX_TITLE_CHARS and first.title.endswith("…")
+    assert second.link == second.url == ""
+
+
+@pytest.mark.parametrize(
+    ("document", "encoding", "http_charset"),
+    [
+        # GBK bytes under a UTF-8 declaration, HTTP saying UTF-8 too: both wrong, the bytes win
+        ("<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><item><title>北风机器人在中国开设新工厂"
+         "，雇用四百名员工</title><link>https://wire.example/zh</link></item></channel></rss>", "gbk", "utf-8"),
+        # the server's default ISO-8859-1 against the publisher's own gb2312 declaration
+        ("<?xml version='1.0' encoding='gb2312'?><rss version='2.0'><channel><item><title>北风机器人在中国开设新工厂"
+         "</title><link>https://wire.example/zh</link></item></channel></rss>", "gbk", "iso-8859-1"),
+        # UTF-8 bytes that the HTTP header calls ISO-8859-1
+        ("<rss version='2.0'><channel><item><title>Société Générique rachète Zorg à Zürich</title>"
+         "<link>https://wire.example/sg</link></item></channel></rss>", "utf-8", "iso-8859-1"),
+        # windows-1252 bytes (curly quotes) that everyone calls UTF-8
+        ("<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><item><title>Globex’s “new” plant – "
+         "café</title><link>https://wire.example/q</link></item></channel></rss>", "windows-1252", "utf-8"),
+        ("<?xml version='1.0' encoding='utf-16'?><rss version='2.0'><channel><item><title>Vandelay Ünïcode</title>"
+         "<link>https://wire.example/v</link></item></channel></rss>", "utf-16-le", None),  # no byte order mark
+        ("<?xml version='1.0' encoding='utf-32'?><rss version='2.0'><channel><item><title>Vandelay Ünïcode</title>"
+         "<link>https://wire.example/v</link></item></channel></rss>", "utf-32", "iso-8859-1"),
+    ],
+)
+def test_text_is_right_whatever_the_labels_say(document: str, encoding: str, http_charset: str | None):
+    (entry,) = entries_of(document.encode(encoding), content_type="text/xml", charset=http_charset)
+    assert entry.title == document.split("<title>")[1].split("</title>")[0]
+
+
+@pytest.mark.parametrize("charset", ["punycode", "rot13", "hex", "x-no-such-thing", "utf-7"])
+def test_charset_labels_that_are_not_charsets_are_ignored(charset: str):
+    entry, *_ = entries_of(RSS_20.replace(b"Lyon", b"Lyon \xc3\xa0 bient\xc3\xb4t"), charset=charset)
+    assert entry.title == "Acme Rockets opens a plant in Lyon à bientôt"
+
+
+def test_json_nested_too_deeply():
+    document = b'{"version": "https://jsonfeed.org/version/1.1", "items": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    with pytest.raises(FeedError, match="nested too deeply"):
+        parse_feed(document, source="wire", url=FEED_URL)
+    assert parse_feed(b"[" * 100_000, source="api", url=FEED_URL, content_type="application/json") is None

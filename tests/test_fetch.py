@@ -5,15 +5,17 @@ from __future__ import annotations
 import asyncio
 import gzip
 import socket
+import tracemalloc
 import zlib
 from collections.abc import AsyncIterator, Callable
 
+import httpcore
 import httpx
 import pytest
 from aiohttp import web
 
 from bot.errors import FetchError, RefusedAddressError
-from bot.fetch import DEFAULT_ACCEPT, Fetcher, redact_url, refusal_reason
+from bot.fetch import ACCEPT_ENCODING, DEFAULT_ACCEPT, Fetcher, redact_url, refusal_reason
 
 PUBLIC_ADDRESS = "93.184.215.14"  # any globally routable address; MockTransport never connects
 USER_AGENT = "intelbot-tests/1.0"
@@ -358,6 +360,112 @@ async def test_gzip_bomb_stops_at_the_cap_without_inflating_everything():
     assert len(sent) <= 2
 
 
+def streamed(*chunks: bytes) -> Callable[[], AsyncIterator[bytes]]:
+    """A body that arrives in pieces, as from a network (httpx reads it with aiter_raw)."""
+
+    async def body() -> AsyncIterator[bytes]:
+        for chunk in chunks:
+            yield chunk
+
+    return body
+
+
+def deflated(data: bytes, wbits: int) -> bytes:
+    compressor = zlib.compressobj(6, zlib.DEFLATED, wbits)
+    return compressor.compress(data) + compressor.flush()
+
+
+@pytest.mark.parametrize(
+    ("encoding", "body"),
+    [
+        ("gzip", gzip.compress(FEED)),
+        ("x-gzip", gzip.compress(FEED)),
+        ("deflate", deflated(FEED, zlib.MAX_WBITS)),  # zlib-wrapped, as the standard says
+        ("deflate", deflated(FEED, -zlib.MAX_WBITS)),  # raw deflate, as some servers send
+        ("gzip", gzip.compress(FEED[:40]) + gzip.compress(FEED[40:])),  # two gzip members
+        ("gzip", gzip.compress(FEED) + b"\x00\x00 trailing junk"),
+        ("deflate, gzip", gzip.compress(deflated(FEED, zlib.MAX_WBITS))),  # applied in order
+        ("identity", FEED),
+        ("GZip", gzip.compress(FEED)),
+    ],
+)
+@pytest.mark.parametrize("step", [1, 7, 100_000])
+async def test_streamed_bodies_are_decompressed(encoding: str, body: bytes, step: int):
+    pieces = [body[i : i + step] for i in range(0, len(body), step)]  # headers split across reads too
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"Content-Encoding": encoding}, content=streamed(*pieces)())
+
+    async with make_fetcher(handler) as fetcher:
+        assert (await fetcher.get("https://news.example/feed")).content == FEED
+
+
+def test_only_encodings_intelbot_can_cap_are_asked_for():
+    assert ACCEPT_ENCODING == "gzip, deflate"  # never br or zstd: those are not decoded in bounded steps
+
+
+async def test_accept_encoding_sent_is_the_decodable_set():
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, content=b"ok")
+
+    async with make_fetcher(handler) as fetcher:
+        await fetcher.get("https://news.example/feed")
+    assert seen[0].headers["Accept-Encoding"] == "gzip, deflate"
+
+
+@pytest.mark.parametrize("encoding", ["br", "zstd", "compress", "gzip, br"])
+async def test_unsupported_content_encoding_is_a_clean_error(encoding: str):
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"Content-Encoding": encoding}, content=streamed(b"\x1b\x03\x00")())
+
+    async with make_fetcher(handler) as fetcher:
+        with pytest.raises(FetchError, match=r"unsupported Content-Encoding '(br|zstd|compress)'"):
+            await fetcher.get("https://news.example/feed")
+
+
+async def test_compressed_body_that_is_not_is_a_clean_error():
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"Content-Encoding": "gzip"}, content=streamed(b"<rss>plain</rss>")())
+
+    async with make_fetcher(handler) as fetcher:
+        with pytest.raises(FetchError, match=r"could not decode the response body \(bad Content-Encoding\)"):
+            await fetcher.get("https://news.example/feed")
+
+
+async def test_compressed_bytes_count_against_the_cap_too():
+    # Incompressible data that grows when "compressed": the bytes received are capped as well.
+    import os
+
+    body = gzip.compress(os.urandom(150_000))
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"Content-Encoding": "gzip"}, content=streamed(body)())
+
+    async with make_fetcher(handler, max_bytes=100_000) as fetcher:
+        with pytest.raises(FetchError, match=r"larger than 0\.1 MB limit"):
+            await fetcher.get("https://news.example/feed")
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "words"),
+    [
+        ("120", "HTTP 503 Service Unavailable, retry after 120 s"),
+        ("Wed, 21 Oct 2099 07:28:00 GMT", "HTTP 503 Service Unavailable, retry after 2099-10-21 07:28:00 UTC"),
+        ("<script>", "HTTP 503 Service Unavailable"),
+        ("99999999999999999999", "HTTP 503 Service Unavailable"),
+    ],
+)
+async def test_retry_after_is_told(retry_after: str, words: str):
+    handler = lambda request: httpx.Response(503, headers={"Retry-After": retry_after})  # noqa: E731
+    async with make_fetcher(handler) as fetcher:
+        with pytest.raises(FetchError) as caught:
+            await fetcher.get("https://news.example/feed")
+    assert caught.value.reason == words
+
+
 async def test_gzip_body_is_decompressed():
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, headers={"Content-Encoding": "gzip"}, content=gzip.compress(FEED))
@@ -505,3 +613,109 @@ async def test_invalid_redirect_location(location: str):
     async with make_fetcher(handler) as fetcher:
         with pytest.raises(FetchError, match="invalid redirect location"):
             await fetcher.get("https://news.example/feed")
+
+
+# ---- the address guard at connect time -------------------------------------------------------
+
+
+class RecordingBackend(httpcore.AsyncMockBackend):
+    """httpcore's mock network: canned response bytes; records where each connection went."""
+
+    def __init__(self, responses: list[bytes], *, refuse: tuple[str, ...] = ()):
+        super().__init__([])
+        self.responses = list(responses)
+        self.refuse = refuse
+        self.connected: list[tuple[str, int]] = []
+
+    async def connect_tcp(self, host: str, port: int, timeout=None, local_address=None, socket_options=None):
+        self.connected.append((host, port))
+        if host in self.refuse:
+            raise httpcore.ConnectError("connection refused")
+        return httpcore.AsyncMockStream([self.responses.pop(0)])
+
+
+OK_RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nContent-Length: 2\r\n\r\nok"
+
+
+async def test_the_connection_goes_to_the_address_that_was_checked():
+    # A rebinding DNS server: a public address for the check, loopback for any later lookup.
+    answers = iter([[PUBLIC_ADDRESS], ["127.0.0.1"], ["127.0.0.1"]])
+    asked: list[str] = []
+
+    async def rebinding_dns(host: str) -> list[str]:
+        asked.append(host)
+        return next(answers)
+
+    network = RecordingBackend([OK_RESPONSE])
+    async with Fetcher(user_agent=USER_AGENT, network_backend=network, resolve=rebinding_dns) as fetcher:
+        result = await fetcher.get("http://news.example/feed")
+    assert result.content == b"ok"
+    assert asked == ["news.example"]  # resolved once
+    assert network.connected == [(PUBLIC_ADDRESS, 80)]  # and connected to what was checked, not to the name
+
+
+async def test_the_next_checked_address_is_tried_when_one_does_not_answer():
+    network = RecordingBackend([OK_RESPONSE], refuse=("2606:4700::1111",))
+    resolve = dns({"news.example": ["2606:4700::1111", PUBLIC_ADDRESS]})
+    async with Fetcher(user_agent=USER_AGENT, network_backend=network, resolve=resolve) as fetcher:
+        result = await fetcher.get("https://news.example/feed")
+    assert result.content == b"ok"
+    assert network.connected == [("2606:4700::1111", 443), (PUBLIC_ADDRESS, 443)]
+
+
+async def test_a_redirect_to_a_private_name_is_refused_at_connect():
+    redirect = b"HTTP/1.1 302 Found\r\nLocation: http://intranet.example/admin\r\nContent-Length: 0\r\n\r\n"
+    network = RecordingBackend([redirect])
+    resolve = dns({"news.example": [PUBLIC_ADDRESS], "intranet.example": ["10.0.0.5"]})
+    async with Fetcher(user_agent=USER_AGENT, network_backend=network, resolve=resolve) as fetcher:
+        with pytest.raises(RefusedAddressError) as caught:
+            await fetcher.get("http://news.example/feed")
+    assert network.connected == [(PUBLIC_ADDRESS, 80)]
+    assert caught.value.url == "http://intranet.example/admin"
+    assert caught.value.reason.startswith("refused: intranet.example resolves to 10.0.0.5, a private address")
+
+
+async def test_unresolvable_host_at_connect_is_a_fetch_error():
+    network = RecordingBackend([])
+    async with Fetcher(user_agent=USER_AGENT, network_backend=network, resolve=dns({})) as fetcher:
+        with pytest.raises(FetchError, match="could not resolve host 'nowhere.example'") as caught:
+            await fetcher.get("http://nowhere.example/feed")
+    assert not isinstance(caught.value, RefusedAddressError) and network.connected == []
+
+
+async def test_through_a_proxy_the_host_is_checked_before_the_request(loopback, monkeypatch):
+    base, requests = loopback
+    monkeypatch.setenv("HTTP_PROXY", base)  # the "proxy" would happily forward to loopback
+    async with Fetcher(user_agent=USER_AGENT) as fetcher:
+        with pytest.raises(RefusedAddressError, match="127.0.0.1 is a loopback address"):
+            await fetcher.get(f"{base}/feed")
+    assert requests == []
+
+
+async def test_gzip_bomb_from_a_real_server_stays_within_the_cap_in_memory():
+    # 100 MB of zeros in 100 kB of gzip; httpx's own decoder would inflate each 64 kB network
+    # read whole (about 64 MB) before the size check could see it.
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    bomb = b"".join(compressor.compress(bytes(1_000_000)) for _ in range(100)) + compressor.flush()
+
+    async def serve(request: web.Request) -> web.Response:
+        return web.Response(body=bomb, headers={"Content-Encoding": "gzip", "Content-Type": "application/rss+xml"})
+
+    app = web.Application()
+    app.router.add_get("/bomb", serve)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}/bomb"
+    try:
+        async with Fetcher(user_agent=USER_AGENT, allow_private_networks=True, max_bytes=1_000_000) as fetcher:
+            tracemalloc.start()
+            try:
+                with pytest.raises(FetchError, match=r"larger than 1\.0 MB limit"):
+                    await fetcher.get(url)
+                _, peak = tracemalloc.get_traced_memory()
+            finally:
+                tracemalloc.stop()
+    finally:
+        await runner.cleanup()
+    assert peak < 3_000_000  # the cap, one inflate step and change; not tens of megabytes

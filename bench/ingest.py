@@ -30,16 +30,17 @@ Measured in one run, in this order:
          watchdog thread samples what the loop runs every 10 ms of a stall of 50 ms or more
   warm   App.poll_once() again, every feed answering 304: the median of 3, in seconds per 1,000
          sources (--profile-warm adds one more under cProfile and prints where the time goes)
---at-once N polls through the App's pipeline N sources at a time instead of App.poll_once(), all at
-once (a what-if: how the rest of the bot fares when the HTTP client's queue stays short).
   memory peak RSS of the bot: the main process's ru_maxrss plus the VmHWM (/proc/PID/status) of
          its extraction processes. getrusage(RUSAGE_CHILDREN) cannot see those: the workers are
          children of the multiprocessing fork server, which reaps them itself and lives until the
          interpreter exits; its figure is printed for reference.
-CPU seconds of every process over the cold poll are printed too, to show where the two cores went.
+CPU seconds of every process over the cold polls are printed too, to show where the two cores went.
+--at-once N polls through the App's pipeline N sources at a time instead of App.poll_once(), all at
+once (a what-if: how the rest of the bot fares when the HTTP client's queue stays short).
 
 Targets on the 2-core benchmark machine: ratio >= 0.9, warm poll of 1,000 sources <= 2 s, longest
-loop stall <= 100 ms. A full run (1,000 x 20) takes several minutes; --feeds 50 is a quick check.
+loop stall <= 100 ms. A full run (1,000 x 20) took 33 minutes with the bot as it was when this was
+written (its catch-up poll dominates); --feeds 50 takes about a minute.
 The last line is machine-readable:
 ingest_ratio_vs_bare_extract=<r> warm_poll_s_per_1k=<s> max_loop_stall_ms=<ms> peak_rss_mb=<mb>
 """

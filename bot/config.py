@@ -96,16 +96,40 @@ class FetchConfig(BaseModel):
     max_bytes: Annotated[StrictInt, Field(gt=0)] = 5_000_000
     max_redirects: Annotated[StrictInt, Field(ge=0, le=30)] = 5
     concurrency: Annotated[StrictInt, Field(ge=1, le=64)] = 4
+    per_host: Annotated[StrictInt, Field(ge=1, le=16)] = 2
+    host_delay: Annotated[Duration, at_least(timedelta(0))] = timedelta(seconds=1)
     user_agent: Text = DEFAULT_USER_AGENT
 
 
 class SourceConfig(BaseModel):
-    """A feed (or page) to poll, and how often."""
+    """A feed (or page) to poll, and how often.
+
+    `every` is the shortest time between polls; a source that publishes rarely is polled less
+    often, up to `max_every` (default: four times `every`, at most a day, never less than
+    `every`; set it equal to `every` for a fixed interval). `robots: false` ignores the
+    site's robots.txt for this source (only for a site that allowed you to).
+    """
 
     model_config = MODEL
     name: Text
     url: HttpUrlText
     every: Annotated[Duration, at_least(timedelta(seconds=10))] = timedelta(minutes=15)
+    max_every: Annotated[Duration, at_least(timedelta(seconds=10))] | None = None
+    robots: StrictBool = True
+
+    @property
+    def longest_every(self) -> timedelta:
+        """The longest time between polls the adaptive interval may use."""
+        if self.max_every is not None:
+            return max(self.max_every, self.every)
+        return max(self.every, min(self.every * 4, timedelta(days=1)))
+
+    @model_validator(mode="after")
+    def _bounds_in_order(self) -> SourceConfig:
+        if self.max_every is not None and self.max_every < self.every:
+            raise ValueError(f"max_every ({format_duration(self.max_every)}) is shorter than every "
+                             f"({format_duration(self.every)})")
+        return self
 
 
 class AliasConfig(BaseModel):

@@ -55,10 +55,11 @@ class ConfigError(IntelbotError):
 class FetchError(IntelbotError):
     """One HTTP request failed; the message says why in words a user understands."""
 
-    def __init__(self, url: str, reason: str, *, status: int | None = None):
+    def __init__(self, url: str, reason: str, *, status: int | None = None, retry_after: float | None = None):
         self.url = url
         self.reason = reason
         self.status = status
+        self.retry_after = retry_after  # seconds the server asked us to wait (Retry-After), if it did
         super().__init__(f"{reason} ({url})")
 
 

@@ -384,6 +384,7 @@ class Fetcher:
         etag: str | None = None,
         last_modified: str | None = None,
         accept: str | None = None,
+        robots: bool = True,
     ) -> FetchResult:
         """GET `url`, following redirects; 304 gives `not_modified=True` with empty content.
 

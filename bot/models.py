@@ -270,3 +270,4 @@ class SourceState:
     last_error_at: datetime | None = None
     page_hash: str | None = None  # for plain-page sources: hash of the last text seen
     failures: int = 0  # polls failed in a row since the last success
+    next_poll_at: datetime | None = None  # when the next poll is due (backoff, Retry-After, adaptive interval)

@@ -42,6 +42,7 @@ class SourceSpec:
 
     name: str
     url: str
+    robots: bool = True  # obey the site's robots.txt
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ class PollReport:
     page_errors: int = 0  # entries whose page could not be fetched/extracted (feed text used)
     not_modified: bool = False
     error: str | None = None  # why the poll failed; None when it worked
+    retry_after: float | None = None  # seconds the server asked us to wait before the next poll
 
 
 class Pipeline:
@@ -94,7 +96,8 @@ class Pipeline:
         state = self._store.source_state(source.name, source.url)
         try:
             result = await self._fetcher.get(
-                source.url, etag=state.etag, last_modified=state.last_modified
+                source.url, etag=state.etag, last_modified=state.last_modified,
+                robots=source.robots,
             )
             if result.not_modified:
                 self._store.record_poll_success(
@@ -111,7 +114,9 @@ class Pipeline:
                 report, page_hash = await self._take_page(source, result, state.page_hash, first_poll)
             else:
                 report, page_hash = await self._take_entries(source, entries, first_poll), None
-        except (FetchError, FeedError, ExtractError) as error:
+        except FetchError as error:
+            return self._fail(source, str(error), retry_after=error.retry_after)
+        except (FeedError, ExtractError) as error:
             return self._fail(source, str(error))
         except Exception as error:  # a bug must not stop the other sources
             log.exception("poll of %s failed unexpectedly", source.name)
@@ -122,17 +127,18 @@ class Pipeline:
         )
         return report
 
-    def _fail(self, source: SourceSpec, reason: str) -> PollReport:
+    def _fail(self, source: SourceSpec, reason: str, *, retry_after: float | None = None) -> PollReport:
         log.warning("source %s: %s", source.name, reason)
         self._store.record_poll_failure(source.name, source.url, now=self._clock(), error=reason)
-        return PollReport(source.name, error=reason)
+        return PollReport(source.name, error=reason, retry_after=retry_after)
 
     async def _take_entries(self, source: SourceSpec, entries: list[Entry], first_poll: bool) -> PollReport:
         fresh = [
             entry for entry in _oldest_first(entries)
             if entry.url and not self._store.has_article(url=entry.url, source=source.name, guid=entry.guid)
         ]
-        pages = await asyncio.gather(*(self._fetch_page(entry.link) for entry in fresh))
+        robots = source.robots
+        pages = await asyncio.gather(*(self._fetch_page(entry.link, robots=robots) for entry in fresh))
         new_articles = alerts = page_errors = 0
         for entry, page in zip(fresh, pages, strict=True):
             if page is None:
@@ -171,11 +177,12 @@ class Pipeline:
         report = PollReport(source.name, new_articles=int(last_hash is None), alerts=added or 0, entries=1)
         return report, page_hash
 
-    async def _fetch_page(self, link: str) -> ExtractedPage | None:
+    async def _fetch_page(self, link: str, *, robots: bool = True) -> ExtractedPage | None:
         """The entry's page, extracted; None when it cannot be had (the feed's text is used)."""
         async with self._page_slots:
             try:
-                result = await self._fetcher.get(link, accept="text/html,application/xhtml+xml;q=0.9,*/*;q=0.5")
+                result = await self._fetcher.get(link, accept="text/html,application/xhtml+xml;q=0.9,*/*;q=0.5",
+                                                 robots=robots)
                 if result.content_type not in HTML_TYPES and result.content_type is not None:
                     raise ExtractError(f"not an HTML page (Content-Type {result.content_type})")
                 return await self._extractor.extract(result.content, result.url, charset=result.charset)

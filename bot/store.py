@@ -158,12 +158,19 @@ def m005_delivery(db: sqlite3.Connection) -> None:
         PRIMARY KEY (watchlist, channel))""")
 
 
+def m006_poll_schedule(db: sqlite3.Connection) -> None:
+    """When each source is due next, so that backoff, a server's Retry-After and the adaptive
+    interval survive a restart."""
+    db.execute("ALTER TABLE sources ADD COLUMN next_poll_at INTEGER")
+
+
 # Append only: a released migration is never edited, its successor fixes it.
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
-    m001_initial, m002_alert_why, m003_article_companies, m004_stories, m005_delivery)
+    m001_initial, m002_alert_why, m003_article_companies, m004_stories, m005_delivery, m006_poll_schedule)
 SCHEMA_VERSION = len(MIGRATIONS)
 
-_SOURCE_COLUMNS = "name, url, etag, last_modified, polls, last_success, last_error, last_error_at, page_hash, failures"
+_SOURCE_COLUMNS = ("name, url, etag, last_modified, polls, last_success, last_error, last_error_at, page_hash,"
+                   " failures, next_poll_at")
 _RECORD_SUCCESS = """
 INSERT INTO sources (name, url, etag, last_modified, page_hash, polls, last_success)
 VALUES (:name, :url, :etag, :last_modified, :page_hash, 1, :now)
@@ -328,6 +335,11 @@ class Store:
         """Remember why a poll failed and when; the HTTP validators are kept."""
         with self._transaction() as db:
             db.execute(_RECORD_FAILURE, {"name": name, "url": url, "error": error, "now": _to_epoch(now)})
+
+    def schedule_poll(self, name: str, at: datetime) -> None:
+        """Remember when the source's next poll is due (kept across restarts)."""
+        with self._transaction() as db:
+            db.execute("UPDATE sources SET next_poll_at = ? WHERE name = ?", (_to_epoch(at), name))
 
     def sources(self) -> list[SourceState]:
         """Every source the store has seen, by name."""
@@ -956,8 +968,8 @@ def _from_epoch(seconds: int | None) -> datetime | None:
 
 def _source_state(row: tuple) -> SourceState:
     """A SourceState from a row selected with `_SOURCE_COLUMNS`."""
-    name, url, etag, last_modified, polls, last_success, last_error, last_error_at, page_hash, failures = row
+    name, url, etag, last_modified, polls, last_success, last_error, last_error_at, page_hash, failures, due = row
     return SourceState(name, url, etag, last_modified, polls, _from_epoch(last_success),
-                       last_error, _from_epoch(last_error_at), page_hash, failures)
+                       last_error, _from_epoch(last_error_at), page_hash, failures, _from_epoch(due))
 
 

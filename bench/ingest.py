@@ -16,6 +16,7 @@ without one, to an If-Modified-Since not older than Last-Modified): bot/fetch.py
 
 The config is built in code (bot.config.parse_config): one source per feed, the companies, three
 watchlists to `console` (a ConsoleAdapter writing to an io.StringIO), fetch.allow_private_networks,
+fetch.per_host 16 and host_delay 0s (one loopback host stands for 1,000 publishers),
 storage in a temporary folder and alerts.backlog 1d, so the day's stories are alerted and delivered.
 
 Measured in one run, in this order:
@@ -476,8 +477,10 @@ def bare_baseline(feeds: int, entries: int, seed: int, now: datetime, base: str,
 
 
 def make_config(base: str, feed_paths: list[str], storage: Path) -> Config:
+    # One loopback host stands for 1,000 publishers: the per-host manners (2 at a time, 1 s
+    # apart) would measure the delay, not the bot; they are lifted to what 1,000 hosts allow.
     lines = ["storage:", "  path: ingest.db", "fetch:", "  allow_private_networks: true",
-             "alerts:", "  backlog: 1d", "sources:"]
+             "  per_host: 16", "  host_delay: 0s", "alerts:", "  backlog: 1d", "sources:"]
     for path in feed_paths:
         lines += [f"  - name: {json.dumps(path.strip('/').split('/')[0])}", f"    url: {json.dumps(base + path)}"]
     lines.append("companies:")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from collections.abc import Callable, Mapping
 from contextlib import AsyncExitStack
 from datetime import datetime, timezone
@@ -19,6 +20,7 @@ from bot import __version__
 from bot.commands import Commands
 from bot import messages
 from bot.admin import Admin
+from bot.cadence import next_poll, usual_gap
 from bot.config import Config, load_config
 from bot.delivery import ChatAdapter, DeliveryReport, Dispatcher
 from bot.errors import ConfigError, IntelbotError
@@ -113,6 +115,7 @@ class App:
         self._polls: set[asyncio.Task] = set()
         self._scheduler: AsyncIOScheduler | None = None
         self._reloading = asyncio.Lock()
+        self._rng = random.Random()
 
     async def __aenter__(self) -> "App":
         try:
@@ -139,18 +142,51 @@ class App:
             self._polls.add(task)
             task.add_done_callback(self._polls.discard)
         report = await self.pipeline.poll(source)
+        self._plan_next_poll(source, report)
         if report.alerts:
             await self.dispatcher.deliver_pending()
         await self.notify()
         return report
 
-    async def poll_once(self) -> tuple[list[PollReport], DeliveryReport]:
+    def _plan_next_poll(self, source, report: PollReport) -> None:
+        """Move the source's job to when `bot.cadence.next_poll` says, and remember it."""
+        state = self.store.source_state(source.name, source.url)
+        activity = self.store.source_activity([source.name]).get(source.name)
+        now = self.clock()
+        due = next_poll(now=now, every=source.every, longest=source.longest_every,
+                        failures=state.failures if report.error else 0, retry_after=report.retry_after,
+                        gap=usual_gap(activity[1]) if activity else None, rng=self._rng)
+        due = due.replace(microsecond=0)  # as the store keeps it, so that a restart resumes the same plan
+        self.store.schedule_poll(source.name, due)
+        job = self._scheduler.get_job(f"poll:{source.name}") if self._scheduler is not None else None
+        if job is not None and job.args[0] == source:  # a reload may have replaced or removed it
+            job.modify(next_run_time=due)
+
+    def _planned_polls(self) -> dict[str, datetime | None]:
+        """Sources polled before at their configured URL, with when their next poll was due."""
+        urls = {source.name: source.url for source in self.config.sources}
+        return {state.name: state.next_poll_at for state in self.store.sources()
+                if urls.get(state.name) == state.url and (state.polls or state.failures)}
+
+    async def poll_once(
+        self, progress: Callable[[PollReport], None] | None = None,
+    ) -> tuple[list[PollReport], DeliveryReport]:
         """Poll every source once (concurrently), then deliver the outbox.
 
         Later copies of a story go out at once, as one reply per story: a one-shot poll does
-        not stay to wait for more copies.
+        not stay to wait for more copies. `progress` is called with each source's report as
+        it finishes. Each source's next poll is planned as after a scheduled poll, so that a
+        later `run` honours a server's Retry-After and a failing source's backoff.
         """
-        reports = await asyncio.gather(*(self.pipeline.poll(s) for s in self.config.sources))
+
+        async def poll(source) -> PollReport:
+            report = await self.pipeline.poll(source)
+            self._plan_next_poll(source, report)
+            if progress is not None:
+                progress(report)
+            return report
+
+        reports = await asyncio.gather(*(poll(source) for source in self.config.sources))
         delivery = await self.dispatcher.deliver_pending(gather_coverage=False)
         await self.notify()
         return list(reports), delivery
@@ -219,7 +255,8 @@ class App:
             self.notifier.reconfigure(channels=configured_channels(config), sources=[s.name for s in config.sources])
         self.config = config
         if self._scheduler is not None:
-            sync_jobs(self._scheduler, config.sources, self.poll_source, self._digest_jobs(), now=self.clock())
+            sync_jobs(self._scheduler, config.sources, self.poll_source, self._digest_jobs(), now=self.clock(),
+                      planned=self._planned_polls())
 
     def _digest_jobs(self) -> list:
         return [(w, partial(self.dispatcher.deliver_digest, w)) for w in self.config.watchlists]
@@ -246,6 +283,7 @@ class App:
                  len(self.config.sources), len(self.config.companies), len(self.config.watchlists))
         scheduler = build_scheduler(
             self.config.sources, self.poll_source, self.deliver, now=self.clock(), digests=self._digest_jobs(),
+            planned=self._planned_polls(), rng=self._rng,
         )
         self._scheduler = scheduler
         scheduler.add_job(self.heartbeat.beat, "interval", seconds=HEARTBEAT_EVERY.total_seconds(),

@@ -33,6 +33,7 @@ from bot.extract import extract_page
 from bot.lint import config_schema, lint, read_config_text
 from bot.matcher import CompanyMatcher, MatchResult
 from bot.models import Command, Reply, parse_channel, webhook_variable
+from bot.pipeline import PollReport
 from bot.query import CompanyIndex
 from bot.replay import count_stories, read_stories, replay, report_text
 from bot.status import read_status
@@ -302,8 +303,11 @@ async def _poll(config: Config, *, json_lines: bool) -> int:
         return await app.commands.handle(command)
 
     app = App(config, chat_adapters(config, handle, json_lines=json_lines, listen=False))
+    progress = _poll_progress(len(config.sources)) if sys.stderr.isatty() else None
     async with app:
-        reports, delivery = await app.poll_once()
+        reports, delivery = await app.poll_once(progress)
+    if progress is not None:
+        print("\r\033[K", end="", file=sys.stderr, flush=True)  # erase the progress line
     failed = [r for r in reports if r.error]
     new = sum(r.new_articles for r in reports)
     print(
@@ -468,14 +472,34 @@ def _replay_database(current: Config, new: Config | None) -> Path:
 
 
 def _progress_line(total: int) -> Callable[[int], None]:
-    """A callback that rewrites one line on stderr, at most five times a second."""
+    """`replay`'s progress: "replaying: 1,200 of 5,000 articles"."""
+    line = _rewritten_line()
+    return lambda done: line(f"replaying: {done:,} of {total:,} articles")
+
+
+def _poll_progress(total: int) -> Callable[[PollReport], None]:
+    """`poll --once`'s progress: "polling: 12 of 40 sources done, 35 new stories, 2 errors"."""
+    line = _rewritten_line()
+    done = new = errors = 0
+
+    def count(report: PollReport) -> None:
+        nonlocal done, new, errors
+        done, new, errors = done + 1, new + report.new_articles, errors + bool(report.error)
+        line(f"polling: {done:,} of {total:,} sources done, {new:,} new {'story' if new == 1 else 'stories'}, "
+             f"{errors:,} {'error' if errors == 1 else 'errors'}", force=done == total)
+
+    return count
+
+
+def _rewritten_line() -> Callable[..., None]:
+    """A callback that rewrites one line on stderr, at most five times a second (or when forced)."""
     shown = time.monotonic()
 
-    def show(done: int) -> None:
+    def show(text: str, *, force: bool = False) -> None:
         nonlocal shown
-        if time.monotonic() - shown >= 0.2:
+        if force or time.monotonic() - shown >= 0.2:
             shown = time.monotonic()
-            print(f"\rreplaying: {done:,} of {total:,} articles", end="", file=sys.stderr, flush=True)
+            print(f"\r\033[K{text}", end="", file=sys.stderr, flush=True)
 
     return show
 

@@ -137,6 +137,13 @@ def age(moment: datetime, now: datetime) -> str:
     return moment.strftime("%Y-%m-%d")
 
 
+def until(moment: datetime, now: datetime) -> str:
+    """'now', 'in 5 min', 'in 3 h', 'in 2 d', for people."""
+    if moment <= now:
+        return "due now"
+    return f"in {duration(moment - now)}"
+
+
 # Chat buttons and notes (Slack today; the same words for any platform with buttons).
 SHARE_BUTTON = "Share in channel"
 MORE_BUTTON = "More"
@@ -250,14 +257,15 @@ def source_health(source: SourceStatus, now: datetime) -> str:
     if source.never_polled:
         return "never polled"
     success = f"last success {age(source.last_success, now)}" if source.last_success else "never succeeded"
+    upcoming = f"; next poll {until(source.next_poll, now)}" if source.next_poll else ""
     state, reason = source.health(now)
     if state == "silent":
-        return f"silent: {reason}; {success}"
+        return f"silent: {reason}; {success}{upcoming}"
     if not source.failures:
-        return f"OK, {success} ({source.polls} {'poll' if source.polls == 1 else 'polls'})"
+        return f"OK, {success} ({source.polls} {'poll' if source.polls == 1 else 'polls'}){upcoming}"
     row = "1 poll" if source.failures == 1 else f"{source.failures} polls in a row"
     when = f" ({age(source.last_error_at, now)})" if source.last_error_at else ""
-    return f"{state}, {row}: {source.last_error or 'unknown error'}{when}; {success}"
+    return f"{state}, {row}: {source.last_error or 'unknown error'}{when}; {success}{upcoming}"
 
 
 def channel_failing(channel: str, error: str, failed: int, last_sent: datetime | None, now: datetime) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from datetime import timedelta
 from pathlib import Path
 
 from watchfiles import Change, awatch
@@ -48,7 +49,9 @@ def config_diff(old: Config, new: Config) -> list[str]:
         before = old_sources.get(source.name)
         if before is not None:
             parts = _value_changes({"url": (before.url, source.url),
-                                    "every": (format_duration(before.every), format_duration(source.every))})
+                                    "every": (format_duration(before.every), format_duration(source.every)),
+                                    "max_every": (_every(before.max_every), _every(source.max_every)),
+                                    "robots": (str(before.robots).lower(), str(source.robots).lower())})
             if parts:
                 changes.append(f"source {source.name}: {', '.join(parts)}")
 
@@ -99,6 +102,10 @@ def _list_changes(noun: str, before: Iterable[str], after: Iterable[str]) -> lis
     before, after = list(before), list(after)
     return ([f"+{noun} '{item}'" for item in after if item not in before]
             + [f"-{noun} '{item}'" for item in before if item not in after])
+
+
+def _every(value: timedelta | None) -> str:
+    return "default" if value is None else format_duration(value)
 
 
 def _value_changes(pairs: dict[str, tuple[object, object]]) -> list[str]:

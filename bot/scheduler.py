@@ -1,16 +1,18 @@
-"""APScheduler jobs: one per source at its interval, and the delivery of the outbox.
+"""APScheduler jobs: one per source, the delivery of the outbox, and each watchlist's digest.
 
 Each source gets its own job with `max_instances=1` (a slow poll is never overlapped by
-the next one), `coalesce=True` (polls missed while the machine slept run once, not many
-times) and jitter (sources with the same interval do not all fire in the same second).
-First polls are spread over the first few seconds so a newcomer sees news within a minute
-without every source being hit at the same instant.
+the next one) and `coalesce=True` (polls missed while the machine slept run once, not many
+times). The job's trigger polls at the source's `every`; after each poll the app moves the
+job's next run to what `bot.cadence.next_poll` says (backoff, Retry-After, the adaptive
+interval), so the trigger only matters for a poll that never finished. First polls follow
+`bot.cadence.first_poll_at`: where the last run left off, spread over the interval when
+overdue, within seconds for sources never polled.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -19,7 +21,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-FIRST_POLL_SPREAD = timedelta(seconds=10)
+from bot.cadence import first_poll_at
+
 DELIVERY_EVERY = timedelta(seconds=30)  # retries; fresh alerts are delivered right after their poll
 
 
@@ -91,12 +94,13 @@ def build_scheduler(
     now: datetime,
     rng: random.Random | None = None,
     digests: Sequence[tuple[ScheduledDigest, Callable[[], Awaitable[object]]]] = (),
+    planned: Mapping[str, datetime | None] | None = None,
 ) -> AsyncIOScheduler:
     """A scheduler (not started) polling every source, delivering the outbox, and posting each
-    watchlist's digest on its cron schedule in its time zone."""
+    watchlist's digest on its cron schedule in its time zone. `planned`: see `sync_jobs`."""
     rng = rng or random.Random()
     scheduler = AsyncIOScheduler(timezone="UTC")
-    sync_jobs(scheduler, sources, poll, digests, now=now, rng=rng)
+    sync_jobs(scheduler, sources, poll, digests, now=now, rng=rng, planned=planned)
     scheduler.add_job(
         deliver,
         IntervalTrigger(seconds=DELIVERY_EVERY.total_seconds(), timezone="UTC"),
@@ -116,29 +120,35 @@ def sync_jobs(
     *,
     now: datetime,
     rng: random.Random | None = None,
+    planned: Mapping[str, datetime | None] | None = None,
 ) -> None:
     """Make the scheduler's poll and digest jobs those of `sources` and `digests`.
 
     Used at start and on every config reload: jobs of removed sources and watchlists go, new
-    ones are added (their first poll spread over a few seconds), and a changed interval, URL
-    or digest schedule replaces the job's trigger or arguments; unchanged jobs keep their
-    timing, so a reload does not poll every source at once.
+    ones are added, and a changed interval, URL or digest schedule replaces the job's trigger
+    or arguments; unchanged jobs keep their timing, so a reload does not poll every source at
+    once. `planned` names the sources polled before (at their current URL) with the time their
+    next poll was due, if known; a new job's first poll follows `bot.cadence.first_poll_at`.
     """
     rng = rng or random.Random()
+    planned = planned or {}
     wanted_polls = {f"poll:{source.name}": source for source in sources}
     wanted_digests = {f"digest:{watchlist.name}": (watchlist, post) for watchlist, post in digests}
     for job in scheduler.get_jobs():
         if job.id.startswith(("poll:", "digest:")) and job.id not in wanted_polls and job.id not in wanted_digests:
             job.remove()
+    new_sources = sum(1 for job_id, source in wanted_polls.items()
+                      if scheduler.get_job(job_id) is None and source.name not in planned)
     for job_id, source in wanted_polls.items():
         seconds = source.every.total_seconds()
         trigger = IntervalTrigger(seconds=seconds, jitter=min(60.0, seconds * 0.1), timezone="UTC")
         job = scheduler.get_job(job_id)
         if job is None:
+            first = first_poll_at(now=now, every=source.every, planned=planned.get(source.name),
+                                  polled_before=source.name in planned, new_sources=new_sources, rng=rng)
             scheduler.add_job(
                 poll, trigger, args=[source], id=job_id, name=f"poll {source.name}",
-                next_run_time=now + FIRST_POLL_SPREAD * rng.random(),
-                max_instances=1, coalesce=True, misfire_grace_time=int(seconds),
+                next_run_time=first, max_instances=1, coalesce=True, misfire_grace_time=int(seconds),
             )
             continue
         if job.args[0].every != source.every:

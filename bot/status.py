@@ -14,10 +14,10 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from statistics import median
 from typing import TYPE_CHECKING
 
 from bot import messages
+from bot.cadence import usual_gap
 from bot.errors import DeliveryError
 from bot.models import Reply, SourceState, parse_channel
 
@@ -62,6 +62,7 @@ class SourceStatus:
     failures: int = 0  # failed polls in a row since the last success
     last_new: datetime | None = None  # when it last gave a new story
     usual_gap: timedelta | None = None  # the median time between its recent stories
+    next_poll: datetime | None = None  # when its next poll is due (backoff, Retry-After, adaptive interval)
 
     @property
     def never_polled(self) -> bool:
@@ -105,7 +106,8 @@ class StatusReport:
                 {"name": s.name, "url": s.url, "polls": s.polls, "last_success": _iso(s.last_success),
                  "last_error": s.last_error, "last_error_at": _iso(s.last_error_at),
                  "consecutive_failures": s.failures, "state": s.health(self.now)[0],
-                 "reason": s.health(self.now)[1], "last_new": _iso(s.last_new)}
+                 "reason": s.health(self.now)[1], "last_new": _iso(s.last_new),
+                 "next_poll": _iso(s.next_poll)}
                 for s in self.sources
             ],
         }
@@ -158,9 +160,8 @@ def build_report(
 def source_status(state: SourceState, activity: Mapping[str, tuple[datetime, list[float]]]) -> SourceStatus:
     """A source's status from its stored state and activity (`Store.source_activity`)."""
     last_new, gaps = activity.get(state.name, (None, []))
-    usual = timedelta(seconds=median(gaps)) if len(gaps) >= 3 else None  # too few stories to know a habit
     return SourceStatus(state.name, state.url, state.polls, state.last_success, state.last_error,
-                        state.last_error_at, state.failures, last_new, usual)
+                        state.last_error_at, state.failures, last_new, usual_gap(gaps), state.next_poll_at)
 
 
 def read_status(store: Store, config: Config, *, now: datetime) -> StatusReport:

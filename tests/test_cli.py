@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
 import shutil
@@ -10,6 +11,7 @@ import signal
 import sys
 from pathlib import Path
 
+from bot import cli
 from tests.support import article_page, hours_ago, rss
 
 INTELBOT = shutil.which("intelbot", path=str(Path(sys.executable).parent)) or "intelbot"
@@ -91,6 +93,32 @@ async def test_poll_json_then_search_json(news_site, tmp_path):
     # A second poll in a new process repeats nothing.
     code, out, err = await intelbot("poll", "--once", "--json", cwd=tmp_path)
     assert code == 0 and out == ""
+
+
+async def test_poll_once_shows_progress_on_a_terminal(news_site, tmp_path, monkeypatch):
+    gone = news_site.url("/gone.xml")  # answers 404
+    config = CONFIG.format(feed=write_feed(news_site)).replace(
+        "sources:\n", f"sources:\n  - name: Gone\n    url: {gone}\n")
+    (tmp_path / "intelbot.yaml").write_text(config, encoding="utf-8")
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    code = await asyncio.to_thread(cli.main, ["poll", "--once", "--config", str(tmp_path / "intelbot.yaml")])
+    assert code == 1  # a source failed
+    shown = terminal.getvalue()
+    # The last progress line counts everything, then is erased before the summary.
+    assert "\r\033[Kpolling: 2 of 2 sources done, 2 new stories, 1 error\r\033[K" in shown
+    assert "polled 2 sources: 2 new stories" in shown and "Gone: HTTP 404" in shown
+
+
+async def test_poll_once_prints_no_progress_when_not_on_a_terminal(news_site, tmp_path):
+    (tmp_path / "intelbot.yaml").write_text(CONFIG.format(feed=write_feed(news_site)), encoding="utf-8")
+    code, out, err = await intelbot("poll", "--once", cwd=tmp_path)
+    assert code == 0 and "polling:" not in err and "\r" not in err
 
 
 async def test_match_json_on_a_local_file(tmp_path):

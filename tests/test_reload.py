@@ -61,11 +61,11 @@ def test_the_diff_says_what_changed_briefly(tmp_path):
     path = tmp_path / "intelbot.yaml"
     path.write_text(CONFIG.format(feed="https://news.test/feed.xml"))
     old = load_config(path)
-    path.write_text(WITH_INITECH.format(feed="https://news.test/feed.xml").replace("every: 15m", "every: 30m")
+    path.write_text(WITH_INITECH.format(feed="https://news.test/feed.xml").replace("every: 15m", "every: 30m\n    max_every: 2h\n    robots: false")
                     .replace("allow_private_networks: true", "allow_private_networks: false"))
     assert config_diff(old, load_config(path)) == [
         "+1 company: Initech",
-        "source Wire: every 15m → 30m",
+        "source Wire: every 15m → 30m, max_every default → 2h, robots true → false",
         "watchlist rivals: +company 'Initech', +keyword 'tariff'",
         "fetch changed (restart to apply)",
     ]

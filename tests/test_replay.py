@@ -230,7 +230,7 @@ def test_progress_line_only_on_a_terminal(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr("sys.stderr", terminal)
     assert cli.main(["replay", "--current", str(tmp_path / "current.yaml")]) == 0
     assert terminal.getvalue() == (
-        "\rreplaying: 100 of 250 articles\rreplaying: 200 of 250 articles\r\033[K")
+        "\r\033[Kreplaying: 100 of 250 articles\r\033[Kreplaying: 200 of 250 articles\r\033[K")
     assert "watchlist rivals: 250 alerts" in capsys.readouterr().out
 
 

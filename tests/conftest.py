@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from aiohttp import web
 
-from tests.support import PROXY_VARIABLES, NewsSite
+from tests.support import PROXY_VARIABLES, NewsSite, loopback_server
 
 
 @pytest.fixture(autouse=True)
@@ -18,12 +17,5 @@ def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 async def news_site():
     site = NewsSite()
-    app = web.Application()
-    app.router.add_get("/{tail:.*}", site.handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    tcp = web.TCPSite(runner, "127.0.0.1", 0)
-    await tcp.start()
-    site.base = f"http://127.0.0.1:{tcp._server.sockets[0].getsockname()[1]}"
-    yield site
-    await runner.cleanup()
+    async with loopback_server(site.handle) as site.base:
+        yield site

@@ -31,7 +31,7 @@ from bot.cadence import (
 from bot.config import parse_config
 from bot.scheduler import build_scheduler
 from bot.status import read_status
-from tests.support import NewsSite, article_page, make_config, rss
+from tests.support import NewsSite, article_page, loopback_server, make_config, rss
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
 MIN = timedelta(minutes=1)
@@ -160,15 +160,8 @@ async def flaky_site():
             return web.Response(status=503, headers={"Retry-After": state["retry_after"]})
         return await site.handle(request)
 
-    app = web.Application()
-    app.router.add_get("/{tail:.*}", handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    tcp = web.TCPSite(runner, "127.0.0.1", 0)
-    await tcp.start()
-    site.base = f"http://127.0.0.1:{tcp._server.sockets[0].getsockname()[1]}"
-    yield site, state
-    await runner.cleanup()
+    async with loopback_server(handle) as site.base:
+        yield site, state
 
 
 def daily_stories(site: NewsSite, days: int) -> str:

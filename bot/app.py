@@ -55,6 +55,8 @@ def make_fetcher(config: Config) -> Fetcher:
         max_bytes=config.fetch.max_bytes,
         max_redirects=config.fetch.max_redirects,
         allow_private_networks=config.fetch.allow_private_networks,
+        per_host=config.fetch.per_host,
+        host_delay=config.fetch.host_delay.total_seconds(),
     )
 
 

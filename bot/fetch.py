@@ -13,26 +13,37 @@ answer is checked, and the socket is connected to a checked address, so a DNS an
 changes between a check and a connection (DNS rebinding) cannot slip through. Where intelbot
 does not make the connection itself (a proxy from the environment, or a `transport` given by
 a test), the host is checked before the request instead.
+
+Manners: a host (lower-case name and port) has at most `per_host` requests in flight and two
+of its requests start at least `host_delay` apart (more when its robots.txt asks for a
+Crawl-delay); its requests go in the order they came, and every hop of a redirect counts on
+the host it goes to. At most MAX_IN_FLIGHT requests are in flight in all. Before a request
+(unless `robots=False`), the origin's robots.txt is read as bot/robots.py describes.
+
+Time spent waiting for a turn does not count against the deadline: only time in flight does.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import ipaddress
 import re
 import socket
 import ssl
+import time
 import typing
 import urllib.request
 import zlib
-from collections.abc import Awaitable, Callable, Iterator
-from datetime import UTC
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import UTC, datetime
 from types import TracebackType
 
 import httpcore
 import httpx
 
+from bot import robots as robots_txt
 from bot.errors import FetchError, RefusedAddressError
 from bot.models import FetchResult
 
@@ -49,6 +60,22 @@ ACCEPT_ENCODING = "gzip, deflate"
 # The most one step of decompression may produce, so that a bomb is caught at the size cap
 # instead of after inflating a whole network read (64 kB of zeros in gzip inflate to 60 MB).
 INFLATE_STEP = 64 * 1024
+# Requests in flight at once, over all hosts. One event loop turns around about a thousand
+# requests a second; more in flight adds no throughput, only queueing inside httpcore (whose
+# pool does work proportional to its connections for every request) and open sockets. 64 is
+# still ~200 requests/s at an Internet round trip of 300 ms.
+MAX_IN_FLIGHT = 64
+# Connection pools, each request going to one chosen by its origin: httpcore's pool checks
+# every connection for every request it queues or finishes, so several small pools do far
+# less work than one large one. Each may open MAX_IN_FLIGHT connections, so no request waits
+# in a pool for one, and keeps up to KEEPALIVE_PER_POOL idle (one host's largest `per_host`).
+POOL_SHARDS = 8
+KEEPALIVE_PER_POOL = 16
+# The longest body of a redirect read to its end so that its connection can be used again.
+DRAIN_LIMIT = 16 * 1024
+# A Retry-After longer than this is read as this.
+LONGEST_RETRY_AFTER = 24 * 3600.0
+ROBOTS_ACCEPT = "text/plain, */*;q=0.5"
 
 Resolver = Callable[[str], Awaitable[list[str]]]
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -155,8 +182,52 @@ def _media_type(response: httpx.Response) -> str | None:
     return media_type or None
 
 
+async def _drain(response: httpx.Response) -> None:
+    """Read the end of a body that carries nothing we need (304, redirect) if it is short.
+
+    A connection goes back to the pool only once its response has been read to the end;
+    closing it earlier closes the connection, and the next request to the host must connect
+    (and, with TLS, shake hands) again. A body of unknown or large size is not waited for.
+    """
+    if response.is_stream_consumed:
+        return
+    # A 304 never has a body, whatever its Content-Length says (RFC 9110 §15.4.5).
+    declared = "0" if response.status_code == 304 else response.headers.get("content-length", "")
+    if not declared.isdigit() or int(declared) > DRAIN_LIMIT:
+        return
+    with contextlib.suppress(httpx.RequestError):
+        async for _raw in response.aiter_raw():
+            pass
+
+
 def _megabytes(size: int) -> str:
     return f"{size / 1_000_000:.1f} MB"
+
+
+def retry_after_seconds(value: str | None, *, now: datetime) -> float | None:
+    """Retry-After (delta-seconds or an HTTP date) as seconds from `now`, 0 to a day; None if unreadable.
+
+    `now` should be the response's own Date when it has one: the server's date and its clock
+    agree with each other even when they disagree with ours.
+    """
+    value = (value or "").strip()
+    if value.isdigit() and len(value) <= 9:
+        return min(float(value), LONGEST_RETRY_AFTER)
+    moment = _http_date(value)
+    if moment is None:
+        return None
+    return min(max((moment - now).total_seconds(), 0.0), LONGEST_RETRY_AFTER)
+
+
+def _http_date(value: str | None) -> datetime | None:
+    """An HTTP date (any of the three forms RFC 9110 allows) in UTC, or None."""
+    try:
+        moment = email.utils.parsedate_to_datetime((value or "").strip())
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment
 
 
 def _retry_after(value: str | None) -> str | None:
@@ -171,6 +242,10 @@ def _retry_after(value: str | None) -> str | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return f"retry after {moment.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 def _environment_proxies() -> bool:
@@ -237,26 +312,248 @@ class _GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
         await self._backend.sleep(seconds)
 
 
+class _Http11Pool(httpcore.AsyncConnectionPool):
+    """httpcore's connection pool (HTTP/1.1 only) with an assignment pass that is linear.
+
+    httpcore 1.0's `_assign_requests_to_connections`, which runs whenever a request comes or
+    goes, counts the idle connections once per idle connection, compares the count of all
+    connections with `max_keepalive_connections`, and hands the same idle connection to every
+    queued request of its origin, all but one of which then fail and queue again (measured:
+    ~3 extra passes per request with 16 connections busy). See encode/httpcore#1035 and #1110.
+    Here a connection a request holds (assigned, started or not) is never handed out again,
+    closed as surplus or expired. Whether an idle connection has expired (its keep-alive ran
+    out, or the server closed it: a system call) is asked before it is reused, and of all of
+    them at most once per SWEEP_EVERY seconds rather than on every pass. The rest is httpcore's.
+    """
+
+    SWEEP_EVERY = 1.0
+    _swept_at = float("-inf")
+
+    def _assign_requests_to_connections(self) -> list[httpcore.AsyncConnectionInterface]:
+        closing: list[httpcore.AsyncConnectionInterface] = []
+        held = {id(request.connection) for request in self._requests if request.connection is not None}
+        now = time.monotonic()
+        sweep = now - self._swept_at >= self.SWEEP_EVERY
+        if sweep:
+            self._swept_at = now
+        kept: list[httpcore.AsyncConnectionInterface] = []
+        idle: list[httpcore.AsyncConnectionInterface] = []  # not held by a request, ready for one
+        for connection in self._connections:
+            if id(connection) in held:
+                kept.append(connection)
+            elif connection.is_closed():
+                pass  # dropped
+            elif sweep and connection.has_expired():
+                closing.append(connection)
+            else:
+                kept.append(connection)
+                if connection.is_idle():
+                    idle.append(connection)
+        surplus = len(idle) - (self._max_keepalive_connections or 0)
+        if surplus > 0:  # the oldest idle connections go first
+            closing.extend(idle[:surplus])
+            kept = [connection for connection in kept if connection not in idle[:surplus]]
+            idle = idle[surplus:]
+        self._connections = kept
+        for pool_request in self._requests:
+            if not pool_request.is_queued():
+                continue
+            origin = pool_request.request.url.origin
+            reusable = self._reusable(idle, origin, closing)
+            if reusable is not None:
+                pool_request.assign_to_connection(reusable)
+                continue
+            if len(self._connections) >= self._max_connections:
+                if not idle:
+                    continue  # waits for a connection to come free
+                victim = idle.pop(0)
+                self._connections.remove(victim)
+                closing.append(victim)
+            connection = self.create_connection(origin)
+            self._connections.append(connection)
+            pool_request.assign_to_connection(connection)
+        return closing
+
+    def _reusable(
+        self,
+        idle: list[httpcore.AsyncConnectionInterface],
+        origin: httpcore.Origin,
+        closing: list[httpcore.AsyncConnectionInterface],
+    ) -> httpcore.AsyncConnectionInterface | None:
+        """Take from `idle` a connection to `origin` that has not expired; expired ones go to `closing`."""
+        for connection in [connection for connection in idle if connection.can_handle_request(origin)]:
+            idle.remove(connection)
+            if not connection.has_expired():
+                return connection
+            self._connections.remove(connection)
+            closing.append(connection)
+        return None
+
+
 class _GuardedTransport(httpx.AsyncHTTPTransport):
     """httpx's own HTTP transport, connecting through a given httpcore network backend.
 
     httpx 0.28 has no parameter for the network backend (encode/httpx#3749), so the httpcore
-    pool that `AsyncHTTPTransport` sends through (`_pool`) is replaced by one built with the
-    same settings and the backend. tests/test_fetch.py checks that connections go through it.
+    pool that `AsyncHTTPTransport` sends through (`_pool`) is replaced by an `_Http11Pool`
+    with the given limits and the backend. tests/test_fetch.py checks that connections go
+    through it.
+    """
+
+    def __init__(
+        self,
+        network_backend: httpcore.AsyncNetworkBackend,
+        *,
+        ssl_context: ssl.SSLContext,
+        max_connections: int,
+        max_keepalive_connections: int,
+    ):
+        super().__init__(verify=ssl_context)  # given, so that httpx does not load the CA file again
+        pool = getattr(self, "_pool", None)
+        if not isinstance(pool, httpcore.AsyncConnectionPool) or not all(
+            hasattr(pool, name) for name in ("_requests", "_connections", "_max_connections", "create_connection")
+        ):
+            raise RuntimeError("this httpx or httpcore version keeps its connection pool otherwise; see bot/fetch.py")
+        self._pool = _Http11Pool(
+            ssl_context=ssl_context,
+            max_connections=max_connections,
+            max_keepalive_connections=max_keepalive_connections,
+            keepalive_expiry=httpx.Limits(max_connections=None).keepalive_expiry,  # httpx's default, 5 s
+            network_backend=network_backend,
+        )
+
+
+class _ShardedTransport(httpx.AsyncBaseTransport):
+    """POOL_SHARDS guarded transports; each request goes to the one its origin hashes to.
+
+    One origin always uses the same pool, so its connections are reused as with one pool.
     """
 
     def __init__(self, network_backend: httpcore.AsyncNetworkBackend):
-        super().__init__()
-        if not isinstance(getattr(self, "_pool", None), httpcore.AsyncConnectionPool):
-            raise RuntimeError("this httpx version keeps its connection pool elsewhere; see bot/fetch.py")
-        limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)  # httpx's defaults
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=network_backend,
-        )
+        ssl_context = httpx.create_ssl_context()
+        self._shards = [
+            _GuardedTransport(
+                network_backend, ssl_context=ssl_context,
+                max_connections=MAX_IN_FLIGHT, max_keepalive_connections=KEEPALIVE_PER_POOL,
+            )
+            for _ in range(POOL_SHARDS)
+        ]
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        url = request.url
+        origin = b"%s://%s:%d" % (url.raw_scheme, url.raw_host, url.port or 0)
+        return await self._shards[zlib.crc32(origin) % len(self._shards)].handle_async_request(request)
+
+    async def aclose(self) -> None:
+        for shard in self._shards:
+            await shard.aclose()
+
+
+class _Host:
+    """One host's turn-taking: its requests in flight, when the last one started, who waits."""
+
+    __slots__ = ("freed", "in_flight", "last_start", "quiet_at", "turn", "users")
+
+    def __init__(self) -> None:
+        self.turn = asyncio.Lock()  # held by the waiter at the head of the line; FIFO
+        self.freed = asyncio.Event()  # set when a request in flight ends
+        self.in_flight = 0
+        self.users = 0  # requests waiting or in flight
+        self.last_start = float("-inf")  # loop time
+        self.quiet_at = float("-inf")  # loop time after which forgetting the host loses nothing
+
+
+class _Manners:
+    """Per-host turns (at most `per_host` in flight, starts `delay` apart, FIFO) and a global cap.
+
+    A waiter first waits for its host's turn, then for a place among the MAX_IN_FLIGHT, so a
+    host that makes its requests wait never holds places other hosts could use. A host is
+    forgotten once nothing waits for it and its delay has passed, so the table holds only
+    hosts in use.
+    """
+
+    def __init__(self, *, per_host: int, in_flight: int):
+        self._per_host = per_host
+        self._in_flight = asyncio.Semaphore(in_flight)
+        self._hosts: dict[tuple[str, int], _Host] = {}
+
+    @contextlib.asynccontextmanager
+    async def turn(self, key: tuple[str, int], delay: float) -> AsyncIterator[None]:
+        """Wait until a request to host `key` may start, at least `delay` s after the last; hold it."""
+        host = self._hosts.get(key)
+        if host is None:
+            host = self._hosts[key] = _Host()
+        host.users += 1
+        try:
+            await self._start(host, delay)
+        except BaseException:
+            self._leave(key, host)
+            raise
+        try:
+            yield
+        finally:
+            host.in_flight -= 1
+            self._in_flight.release()
+            host.freed.set()
+            self._leave(key, host)
+
+    async def _start(self, host: _Host, delay: float) -> None:
+        loop = asyncio.get_running_loop()
+        async with host.turn:
+            while host.in_flight >= self._per_host:
+                host.freed.clear()
+                await host.freed.wait()
+            wait = host.last_start + delay - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            await self._in_flight.acquire()
+            host.in_flight += 1
+            host.last_start = loop.time()
+            host.quiet_at = max(host.quiet_at, host.last_start + delay)
+
+    def hold(self, key: tuple[str, int], delay: float) -> None:
+        """Count a request to host `key` as started now, so that the next one waits `delay` s.
+
+        For the robots.txt just read, whose Crawl-delay was not known when it was requested.
+        """
+        host = self._hosts.get(key)
+        if host is None:
+            host = self._hosts[key] = _Host()
+        now = asyncio.get_running_loop().time()
+        host.last_start = max(host.last_start, now)
+        host.quiet_at = max(host.quiet_at, now + delay)
+        if host.users == 0:
+            self._forget_when_quiet(key, host)
+
+    def _leave(self, key: tuple[str, int], host: _Host) -> None:
+        host.users -= 1
+        if host.users == 0:
+            self._forget_when_quiet(key, host)
+
+    def _forget_when_quiet(self, key: tuple[str, int], host: _Host) -> None:
+        loop = asyncio.get_running_loop()
+        if loop.time() >= host.quiet_at:
+            self._forget(key, host)
+        else:
+            loop.call_at(host.quiet_at, self._forget, key, host)
+
+    def _forget(self, key: tuple[str, int], host: _Host) -> None:
+        if host.users == 0 and self._hosts.get(key) is host:
+            del self._hosts[key]
+
+    def __len__(self) -> int:
+        """How many hosts are remembered (for tests: the table must not grow without bound)."""
+        return len(self._hosts)
+
+
+def _host_key(url: httpx.URL) -> tuple[str, int]:
+    """The host a request counts on: lower-case name (httpx lowers it) and port."""
+    return url.raw_host.decode("ascii").lower(), url.port or (443 if url.scheme == "https" else 80)
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int]:
+    """The origin whose robots.txt governs `url` (RFC 9309 §2.3: scheme, host and port)."""
+    host, port = _host_key(url)
+    return url.scheme, host, port
 
 
 class _Inflater:
@@ -328,7 +625,9 @@ class Fetcher:
     network (tests pass `httpx.MockTransport`; the host is then checked before each request);
     `network_backend` replaces only the sockets under the address guard (tests pass an
     `httpcore.AsyncMockBackend`); `resolve` replaces DNS for the address check and must return
-    a list of IP address strings or raise OSError.
+    a list of IP address strings or raise OSError. `per_host` and `host_delay` (seconds) are
+    the manners towards one host (tests may pass `host_delay=0`); `clock` gives the time an
+    HTTP-date Retry-After is counted from when the response has no Date.
     """
 
     def __init__(
@@ -339,21 +638,32 @@ class Fetcher:
         max_bytes: int = 5_000_000,
         max_redirects: int = 5,
         allow_private_networks: bool = False,
+        per_host: int = 2,
+        host_delay: float = 1.0,
         transport: httpx.AsyncBaseTransport | None = None,
         network_backend: httpcore.AsyncNetworkBackend | None = None,
         resolve: Resolver | None = None,
+        clock: Callable[[], datetime] | None = None,
     ):
+        if per_host < 1:
+            raise ValueError(f"per_host must be at least 1, got {per_host}")
+        if not host_delay >= 0:
+            raise ValueError(f"host_delay must be 0 or more seconds, got {host_delay}")
         self._timeout = timeout
         self._max_bytes = max_bytes
         self._max_redirects = max_redirects
+        self._host_delay = float(host_delay)
         self._resolve = resolve or resolve_host
+        self._clock = clock or _utc_now
+        self._manners = _Manners(per_host=per_host, in_flight=MAX_IN_FLIGHT)
+        self._robots = robots_txt.RobotsCache(self._fetch_robots)
         # Through a proxy, the proxy resolves and connects: the host can only be checked before.
         direct = transport is None and (network_backend is not None or not _environment_proxies())
         if direct:
             backend = network_backend or httpcore.AnyIOBackend()
             if not allow_private_networks:
                 backend = _GuardedNetworkBackend(self._checked_addresses, backend)
-            transport = _GuardedTransport(backend)
+            transport = _ShardedTransport(backend)
         self._check_before_request = not direct and not allow_private_networks
         self._client = httpx.AsyncClient(
             transport=transport,
@@ -374,7 +684,8 @@ class Fetcher:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the connection pool."""
+        """Stop the robots.txt fetches still running and close the connection pools."""
+        await self._robots.aclose()
         await self._client.aclose()
 
     async def get(
@@ -388,48 +699,112 @@ class Fetcher:
     ) -> FetchResult:
         """GET `url`, following redirects; 304 gives `not_modified=True` with empty content.
 
-        Raises FetchError for anything but a usable response: refused address, bad scheme,
-        timeout, HTTP status of 400 or more, body over the size cap, too many redirects.
+        Waits for the host's turn first (see the module docstring). With `robots`, every hop
+        must be allowed by its origin's robots.txt. Raises FetchError for anything but a usable
+        response: refused address, bad scheme, disallowed by robots.txt, robots.txt unreadable
+        for now, timeout, HTTP status of 400 or more (`retry_after` set from a Retry-After),
+        body over the size cap, too many redirects.
         """
         headers = {"Accept": accept or DEFAULT_ACCEPT}
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        deadline = self._timeout * DEADLINE_FACTOR
-        try:
-            async with asyncio.timeout(deadline):
-                return await self._follow(url, headers, etag=etag, last_modified=last_modified)
-        except TimeoutError:
-            raise FetchError(redact_url(url), f"timed out after {deadline:g} s") from None
+        return await self._follow(
+            url, headers, etag=etag, last_modified=last_modified, robots=robots,
+            max_bytes=self._max_bytes, max_redirects=self._max_redirects,
+        )
 
     async def _follow(
-        self, url: str, headers: dict[str, str], *, etag: str | None, last_modified: str | None
+        self,
+        url: str,
+        headers: dict[str, str],
+        *,
+        etag: str | None,
+        last_modified: str | None,
+        robots: bool,
+        max_bytes: int,
+        max_redirects: int,
+        truncate: bool = False,
     ) -> FetchResult:
+        """GET `url` hop by hop, each hop in its host's turn; the deadline counts time in flight."""
+        loop = asyncio.get_running_loop()
+        deadline = self._timeout * DEADLINE_FACTOR
+        left = deadline
         current = self._parse_url(url, shown=url)
-        for _hop in range(self._max_redirects + 1):
-            shown = redact_url(str(current))
-            try:
-                if self._check_before_request:
-                    await self._checked_addresses(current.raw_host.decode("ascii"))
-                request = self._client.build_request("GET", current, headers=headers)
-                response = await self._client.send(request, stream=True)
-            except _Unreachable as problem:
-                raise problem.as_fetch_error(shown) from None
-            except httpx.RequestError as error:
-                raise FetchError(shown, self._describe(error, current)) from None
-            try:
-                if response.has_redirect_location:
-                    current = self._parse_url(
-                        response.headers["location"], base=current, shown=str(current)
-                    )
-                    continue
-                return await self._read(
-                    url, current, response, etag=etag, last_modified=last_modified
-                )
-            finally:
-                await response.aclose()
-        raise FetchError(redact_url(url), f"too many redirects (more than {self._max_redirects})")
+        status = None
+        for _hop in range(max_redirects + 1):
+            delay = self._host_delay
+            if robots:
+                delay = max(delay, await self._obey_robots(current))
+            async with self._manners.turn(_host_key(current), delay):
+                started = loop.time()
+                try:
+                    async with asyncio.timeout(left):
+                        response = await self._send(current, headers)
+                        try:
+                            if not response.has_redirect_location:
+                                return await self._read(
+                                    url, current, response, etag=etag, last_modified=last_modified,
+                                    max_bytes=max_bytes, truncate=truncate,
+                                )
+                            status = response.status_code
+                            following = self._parse_url(
+                                response.headers["location"], base=current, shown=str(current)
+                            )
+                            await _drain(response)
+                        finally:
+                            await response.aclose()
+                except TimeoutError:
+                    raise FetchError(redact_url(url), f"timed out after {deadline:g} s") from None
+                left -= loop.time() - started
+            current = following
+        raise FetchError(redact_url(url), f"too many redirects (more than {max_redirects})", status=status)
+
+    async def _send(self, url: httpx.URL, headers: dict[str, str]) -> httpx.Response:
+        """Send one GET (no redirect followed) and return the response with its body unread."""
+        try:
+            if self._check_before_request:
+                await self._checked_addresses(url.raw_host.decode("ascii"))
+            request = self._client.build_request("GET", url, headers=headers)
+            return await self._client.send(request, stream=True)
+        except _Unreachable as problem:
+            raise problem.as_fetch_error(redact_url(str(url))) from None
+        except httpx.RequestError as error:
+            raise FetchError(redact_url(str(url)), self._describe(error, url)) from None
+
+    async def _obey_robots(self, url: httpx.URL) -> float:
+        """Raise FetchError unless robots.txt lets intelbot fetch `url`; return its Crawl-delay."""
+        shown = redact_url(str(url))
+        try:
+            policy, retry_after = await self._robots.policy(_origin(url))
+        except RefusedAddressError as refused:
+            raise RefusedAddressError(shown, refused.reason) from None
+        why = policy.why_not(str(url))
+        if why is not None:
+            raise FetchError(shown, why, retry_after=retry_after)
+        return policy.crawl_delay
+
+    async def _fetch_robots(self, origin: tuple[str, str, int]) -> tuple[robots_txt.RobotsPolicy, float]:
+        """Read the origin's /robots.txt (RFC 9309) into a policy; a refused address is raised."""
+        scheme, host, port = origin
+        robots_url = str(httpx.URL(scheme=scheme, host=host, port=port, path="/robots.txt"))
+        try:
+            result = await self._follow(
+                robots_url, {"Accept": ROBOTS_ACCEPT}, etag=None, last_modified=None, robots=False,
+                max_bytes=robots_txt.MAX_ROBOTS_BYTES, max_redirects=robots_txt.MAX_ROBOTS_REDIRECTS,
+                truncate=True,
+            )
+        except RefusedAddressError:
+            raise
+        except FetchError as error:
+            return robots_txt.policy_from_failure(
+                robots_url, status=error.status, reason=error.reason, retry_after=error.retry_after
+            )
+        policy, lifetime = robots_txt.policy_from_body(robots_url, result.content)
+        if policy.crawl_delay > self._host_delay:
+            self._manners.hold((host, port), policy.crawl_delay)  # the request just made counts too
+        return policy, lifetime
 
     def _describe(self, error: httpx.RequestError, url: httpx.URL) -> str:
         return describe_request_error(
@@ -500,11 +875,17 @@ class Fetcher:
         *,
         etag: str | None,
         last_modified: str | None,
+        max_bytes: int,
+        truncate: bool,
     ) -> FetchResult:
-        """Turn a final (non-redirect) response into a FetchResult, reading at most max_bytes."""
+        """Turn a final (non-redirect) response into a FetchResult, reading at most `max_bytes`.
+
+        A larger body is an error, or with `truncate` is cut at `max_bytes` (robots.txt).
+        """
         shown = redact_url(str(url))
         status = response.status_code
         if status == 304:
+            await _drain(response)
             # A 304 may omit the validators; keep the ones the caller already has.
             return FetchResult(
                 requested_url=requested_url,
@@ -522,11 +903,16 @@ class Fetcher:
             reason = f"HTTP {status} {phrase}".strip()
             if status < 400:
                 reason += " without a Location header"
-            retry = _retry_after(response.headers.get("retry-after"))
-            if retry:
-                reason += f", {retry}"
-            raise FetchError(shown, reason, status=status)
-        content = await self._read_body(response, url)
+            retry_after = None
+            value = response.headers.get("retry-after")
+            if value is not None:
+                retry = _retry_after(value)
+                if retry:
+                    reason += f", {retry}"
+                now = _http_date(response.headers.get("date")) or self._clock()
+                retry_after = retry_after_seconds(value, now=now)
+            raise FetchError(shown, reason, status=status, retry_after=retry_after)
+        content = await self._read_body(response, url, max_bytes=max_bytes, truncate=truncate)
         return FetchResult(
             requested_url=requested_url,
             url=shown,
@@ -550,40 +936,49 @@ class Fetcher:
             inflaters.append(_Inflater(encoding))
         return inflaters
 
-    async def _read_body(self, response: httpx.Response, url: httpx.URL) -> bytes:
+    async def _read_body(self, response: httpx.Response, url: httpx.URL, *, max_bytes: int, truncate: bool) -> bytes:
         """The body, decompressed by hand so that the size cap stops a bomb mid-stream.
 
         The cap holds for the bytes received and for the bytes decompressed; httpx's own
         decoders inflate a whole network read at once, so the raw stream is read instead.
+        With `truncate`, reading stops at the cap and what came before it is returned.
         """
         shown = redact_url(str(url))
-        too_large = FetchError(shown, f"response larger than {_megabytes(self._max_bytes)} limit")
+        too_large = FetchError(shown, f"response larger than {_megabytes(max_bytes)} limit")
         inflaters = self._inflaters(response, shown)
         declared = response.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self._max_bytes:
+        if declared.isdigit() and int(declared) > max_bytes and not truncate:
             raise too_large
         if response.is_stream_consumed:
             # Only a response built in memory (httpx.MockTransport) arrives already read, and
             # decoded by httpx: there is no network to protect against.
-            if len(response.content) > self._max_bytes:
+            if len(response.content) > max_bytes and not truncate:
                 raise too_large
-            return response.content
+            return response.content[:max_bytes]
         chunks: list[bytes] = []
         received = size = 0
         try:
             async for raw in response.aiter_raw():
                 received += len(raw)
-                if received > self._max_bytes:
+                if received > max_bytes and not truncate:
                     raise too_large
                 for piece in _inflate(inflaters, raw):
                     size += len(piece)
-                    if size > self._max_bytes:
-                        raise too_large
+                    if size > max_bytes:
+                        if not truncate:
+                            raise too_large
+                        chunks.append(piece[: len(piece) - (size - max_bytes)])
+                        return b"".join(chunks)
                     chunks.append(piece)
+                if received > max_bytes:
+                    return b"".join(chunks)  # truncated: the bytes received count against the cap too
             for piece in _inflate_rest(inflaters):
                 size += len(piece)
-                if size > self._max_bytes:
-                    raise too_large
+                if size > max_bytes:
+                    if not truncate:
+                        raise too_large
+                    chunks.append(piece[: len(piece) - (size - max_bytes)])
+                    break
                 chunks.append(piece)
         except httpx.RequestError as error:
             raise FetchError(shown, self._describe(error, url)) from None

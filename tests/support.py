@@ -135,6 +135,7 @@ storage:
   path: intel.db
 fetch:
   allow_private_networks: true
+  host_delay: 0s
 {sources_block}companies:
   - name: Globex
     aliases: [Globex Corp]

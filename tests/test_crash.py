@@ -37,6 +37,7 @@ storage:
   path: intel.db
 fetch:
   allow_private_networks: true
+  host_delay: 0s
 sources:
   - name: Wire
     url: {feed}

@@ -8,6 +8,7 @@ import socket
 import tracemalloc
 import zlib
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 
 import httpcore
 import httpx
@@ -52,9 +53,24 @@ def refuse_all_requests(request: httpx.Request) -> httpx.Response:
     raise AssertionError(f"no request may be sent, got {request.url}")
 
 
+def without_robots_txt(handler: Callable) -> Callable:
+    """`handler`, with /robots.txt answered 404 (everything allowed) and not passed on.
+
+    The tests here are about one request each; tests/test_polite.py tests robots.txt.
+    """
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/robots.txt":
+            return httpx.Response(404)
+        return handler(request)
+
+    return handle
+
+
 def make_fetcher(handler: Callable, **options) -> Fetcher:
     options.setdefault("resolve", public_dns)
-    return Fetcher(user_agent=USER_AGENT, transport=httpx.MockTransport(handler), **options)
+    options.setdefault("host_delay", 0)
+    return Fetcher(user_agent=USER_AGENT, transport=httpx.MockTransport(without_robots_txt(handler)), **options)
 
 
 # ---- successful requests ------------------------------------------------------------------
@@ -466,6 +482,37 @@ async def test_retry_after_is_told(retry_after: str, words: str):
     assert caught.value.reason == words
 
 
+@pytest.mark.parametrize(
+    ("headers", "seconds"),
+    [
+        ({"Retry-After": "120"}, 120),
+        ({"Retry-After": " 0 "}, 0),
+        ({"Retry-After": "999999"}, 86_400),  # at most a day
+        # An HTTP date counts from the response's own Date: the server's clocks agree with each other.
+        ({"Retry-After": "Wed, 21 Oct 2099 07:30:00 GMT", "Date": "Wed, 21 Oct 2099 07:28:00 GMT"}, 120),
+        ({"Retry-After": "Thursday, 26-Nov-26 07:30:00 GMT", "Date": "Thu, 26 Nov 2026 07:29:00 GMT"}, 60),
+        ({"Retry-After": "Wed Oct 21 07:30:00 2099", "Date": "Wed, 21 Oct 2099 07:29:59 GMT"}, 1),
+        ({"Retry-After": "Wed, 21 Oct 2099 07:30:00 GMT"}, 90),  # no Date: from the clock
+        ({"Retry-After": "Wed, 21 Oct 2099 07:00:00 GMT"}, 0),  # already past
+        ({"Retry-After": "Wed, 21 Oct 2099 07:30:00 GMT", "Date": "Tue, 01 Jan 2097 00:00:00 GMT"}, 86_400),
+        ({"Retry-After": "<script>"}, None),
+        ({"Retry-After": "99999999999999999999"}, None),  # as unreadable as its words say
+        ({}, None),
+    ],
+)
+@pytest.mark.parametrize("status", [429, 500, 503])
+async def test_retry_after_is_kept_in_seconds(headers: dict[str, str], seconds: float | None, status: int):
+    def clock() -> datetime:
+        return datetime(2099, 10, 21, 7, 28, 30, tzinfo=UTC)
+
+    handler = lambda request: httpx.Response(status, headers=headers)  # noqa: E731
+    async with make_fetcher(handler, clock=clock) as fetcher:
+        with pytest.raises(FetchError) as caught:
+            await fetcher.get("https://news.example/feed")
+    assert caught.value.retry_after == seconds
+    assert caught.value.status == status
+
+
 async def test_gzip_body_is_decompressed():
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, headers={"Content-Encoding": "gzip"}, content=gzip.compress(FEED))
@@ -563,7 +610,7 @@ async def loopback() -> AsyncIterator[tuple[str, list[str]]]:
 
 async def test_loopback_conditional_get_and_redirect(loopback):
     base, requests = loopback
-    async with Fetcher(user_agent=USER_AGENT, allow_private_networks=True) as fetcher:
+    async with Fetcher(user_agent=USER_AGENT, allow_private_networks=True, host_delay=0) as fetcher:
         first = await fetcher.get(f"{base}/moved")
         second = await fetcher.get(f"{base}/feed", etag=first.etag)
     assert first.url == f"{base}/feed"
@@ -585,7 +632,7 @@ async def test_slow_drip_server_hits_the_overall_deadline(loopback):
     base, _ = loopback
     loop = asyncio.get_running_loop()
     started = loop.time()
-    async with Fetcher(user_agent=USER_AGENT, timeout=0.3, allow_private_networks=True) as fetcher:
+    async with Fetcher(user_agent=USER_AGENT, timeout=0.3, allow_private_networks=True, host_delay=0) as fetcher:
         with pytest.raises(FetchError, match=r"timed out after 0\.6 s"):
             await fetcher.get(f"{base}/drip")
     assert loop.time() - started < 2.0
@@ -648,7 +695,7 @@ async def test_the_connection_goes_to_the_address_that_was_checked():
 
     network = RecordingBackend([OK_RESPONSE])
     async with Fetcher(user_agent=USER_AGENT, network_backend=network, resolve=rebinding_dns) as fetcher:
-        result = await fetcher.get("http://news.example/feed")
+        result = await fetcher.get("http://news.example/feed", robots=False)  # one canned response
     assert result.content == b"ok"
     assert asked == ["news.example"]  # resolved once
     assert network.connected == [(PUBLIC_ADDRESS, 80)]  # and connected to what was checked, not to the name
@@ -658,7 +705,7 @@ async def test_the_next_checked_address_is_tried_when_one_does_not_answer():
     network = RecordingBackend([OK_RESPONSE], refuse=("2606:4700::1111",))
     resolve = dns({"news.example": ["2606:4700::1111", PUBLIC_ADDRESS]})
     async with Fetcher(user_agent=USER_AGENT, network_backend=network, resolve=resolve) as fetcher:
-        result = await fetcher.get("https://news.example/feed")
+        result = await fetcher.get("https://news.example/feed", robots=False)
     assert result.content == b"ok"
     assert network.connected == [("2606:4700::1111", 443), (PUBLIC_ADDRESS, 443)]
 
@@ -669,7 +716,7 @@ async def test_a_redirect_to_a_private_name_is_refused_at_connect():
     resolve = dns({"news.example": [PUBLIC_ADDRESS], "intranet.example": ["10.0.0.5"]})
     async with Fetcher(user_agent=USER_AGENT, network_backend=network, resolve=resolve) as fetcher:
         with pytest.raises(RefusedAddressError) as caught:
-            await fetcher.get("http://news.example/feed")
+            await fetcher.get("http://news.example/feed", robots=False)
     assert network.connected == [(PUBLIC_ADDRESS, 80)]
     assert caught.value.url == "http://intranet.example/admin"
     assert caught.value.reason.startswith("refused: intranet.example resolves to 10.0.0.5, a private address")
@@ -679,7 +726,7 @@ async def test_unresolvable_host_at_connect_is_a_fetch_error():
     network = RecordingBackend([])
     async with Fetcher(user_agent=USER_AGENT, network_backend=network, resolve=dns({})) as fetcher:
         with pytest.raises(FetchError, match="could not resolve host 'nowhere.example'") as caught:
-            await fetcher.get("http://nowhere.example/feed")
+            await fetcher.get("http://nowhere.example/feed", robots=False)
     assert not isinstance(caught.value, RefusedAddressError) and network.connected == []
 
 
@@ -708,7 +755,8 @@ async def test_gzip_bomb_from_a_real_server_stays_within_the_cap_in_memory():
     await web.TCPSite(runner, "127.0.0.1", 0).start()
     url = f"http://127.0.0.1:{runner.addresses[0][1]}/bomb"
     try:
-        async with Fetcher(user_agent=USER_AGENT, allow_private_networks=True, max_bytes=1_000_000) as fetcher:
+        async with Fetcher(user_agent=USER_AGENT, allow_private_networks=True, max_bytes=1_000_000,
+                           host_delay=0) as fetcher:
             tracemalloc.start()
             try:
                 with pytest.raises(FetchError, match=r"larger than 1\.0 MB limit"):

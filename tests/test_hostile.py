@@ -157,7 +157,12 @@ class Outcome:
 
 
 async def poll_next_to_wire(site: HostileSite, tmp_path: Path, hostile_url: str, **fetch) -> Outcome:
-    """Poll the hostile source and a healthy wire once, with `fetch` settings changed."""
+    """Poll the hostile source and a healthy wire once, with `fetch` settings changed.
+
+    Both sources live on one loopback host, so its per-host delay is lifted: the cases are
+    about what a server sends, not about how often intelbot asks (tests/test_polite.py).
+    """
+    fetch.setdefault("host_delay", timedelta(0))
     page = site.serve("/news/globex.html", article_page(GLOBEX_HEADLINE, [
         "Globex Corp said it will open a battery plant near Wrocław next year.",
         "The plant will employ 400 people, Globex said on Monday."]), "text/html")
@@ -630,9 +635,9 @@ async def test_a_name_that_resolves_to_loopback_is_refused_at_connect(loopback):
 
 async def test_the_guard_can_be_turned_off(loopback):
     port, requests = loopback
-    async with Fetcher(user_agent="intelbot-tests", allow_private_networks=True) as fetcher:
+    async with Fetcher(user_agent="intelbot-tests", allow_private_networks=True, host_delay=0) as fetcher:
         result = await fetcher.get(f"http://localhost:{port}/feed")
-    assert result.status == 200 and requests == ["/feed"]
+    assert result.status == 200 and requests == ["/robots.txt", "/feed"]  # robots.txt first, then the feed
 
 
 # ---- properties: canonical URLs and feed entries --------------------------------------------------

@@ -22,6 +22,7 @@ storage:
   path: intel.db
 fetch:
   allow_private_networks: true
+  host_delay: 0s
 sources:
   - name: Wire
     url: {feed}
@@ -103,7 +104,7 @@ async def test_an_invalid_edit_keeps_the_running_config_and_says_where(news_site
         assert app.config is running
         _, delivery = await app.poll_once()
     assert said.startswith(f"Did not reload {path}: it has errors, so the running configuration stays.")
-    assert said.endswith("intelbot.yaml:15:17: watchlists[0].companies[0]: unknown company 'Globexx' "
+    assert said.endswith("intelbot.yaml:16:17: watchlists[0].companies[0]: unknown company 'Globexx' "
                          "(did you mean 'Globex'?)")
     assert [a.title for a in delivery.sent] == ["Globex warns of a tariff"]  # still working, as before
 

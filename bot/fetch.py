@@ -21,6 +21,10 @@ the host it goes to. At most MAX_IN_FLIGHT requests are in flight in all. Before
 (unless `robots=False`), the origin's robots.txt is read as bot/robots.py describes.
 
 Time spent waiting for a turn does not count against the deadline: only time in flight does.
+
+Two parts live in their own modules: the connection machinery (the guarded network backend
+and the sharded connection pools) in bot/httppool.py, the per-host turn-taking in
+bot/manners.py. This module decides what is checked and which limits apply; they carry it out.
 """
 
 from __future__ import annotations
@@ -32,11 +36,9 @@ import ipaddress
 import re
 import socket
 import ssl
-import time
-import typing
 import urllib.request
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from types import TracebackType
 
@@ -45,6 +47,8 @@ import httpx
 
 from bot import robots as robots_txt
 from bot.errors import FetchError, RefusedAddressError
+from bot.httppool import GuardedNetworkBackend, ShardedTransport
+from bot.manners import Manners
 from bot.models import FetchResult
 
 DEFAULT_ACCEPT = (
@@ -65,12 +69,6 @@ INFLATE_STEP = 64 * 1024
 # pool does work proportional to its connections for every request) and open sockets. 64 is
 # still ~200 requests/s at an Internet round trip of 300 ms.
 MAX_IN_FLIGHT = 64
-# Connection pools, each request going to one chosen by its origin: httpcore's pool checks
-# every connection for every request it queues or finishes, so several small pools do far
-# less work than one large one. Each may open MAX_IN_FLIGHT connections, so no request waits
-# in a pool for one, and keeps up to KEEPALIVE_PER_POOL idle (one host's largest `per_host`).
-POOL_SHARDS = 8
-KEEPALIVE_PER_POOL = 16
 # The longest body of a redirect read to its end so that its connection can be used again.
 DRAIN_LIMIT = 16 * 1024
 # A Retry-After longer than this is read as this.
@@ -266,285 +264,6 @@ class _Unreachable(Exception):
         return kind(url, self.reason)
 
 
-class _GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
-    """An httpcore network backend that connects only to addresses the guard approved.
-
-    `addresses(host)` resolves a host once and returns its checked addresses, or raises; the
-    socket is then opened to one of those addresses, never to the name, so no second lookup
-    can answer differently. TLS still verifies the certificate against the name: httpcore
-    passes the host name to `start_tls` separately.
-    """
-
-    def __init__(
-        self,
-        addresses: Callable[[str], Awaitable[list[IPAddress]]],
-        backend: httpcore.AsyncNetworkBackend | None = None,
-    ):
-        self._addresses = addresses
-        self._backend = backend or httpcore.AnyIOBackend()
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        try:
-            async with asyncio.timeout(timeout):
-                addresses = await self._addresses(host)
-        except TimeoutError:
-            raise httpcore.ConnectTimeout(f"no answer from DNS for {host}") from None
-        for position, address in enumerate(addresses, start=1):
-            try:
-                return await self._backend.connect_tcp(
-                    str(address), port, timeout=timeout,
-                    local_address=local_address, socket_options=socket_options,
-                )
-            except (httpcore.ConnectError, httpcore.ConnectTimeout):
-                if position == len(addresses):
-                    raise
-                # else try the host's next address, as a browser would
-        raise httpcore.ConnectError(f"{host} has no address")  # not reached: `addresses` is never empty
-
-    async def sleep(self, seconds: float) -> None:
-        await self._backend.sleep(seconds)
-
-
-class _Http11Pool(httpcore.AsyncConnectionPool):
-    """httpcore's connection pool (HTTP/1.1 only) with an assignment pass that is linear.
-
-    httpcore 1.0's `_assign_requests_to_connections`, which runs whenever a request comes or
-    goes, counts the idle connections once per idle connection, compares the count of all
-    connections with `max_keepalive_connections`, and hands the same idle connection to every
-    queued request of its origin, all but one of which then fail and queue again (measured:
-    ~3 extra passes per request with 16 connections busy). See encode/httpcore#1035 and #1110.
-    Here a connection a request holds (assigned, started or not) is never handed out again,
-    closed as surplus or expired. Whether an idle connection has expired (its keep-alive ran
-    out, or the server closed it: a system call) is asked before it is reused, and of all of
-    them at most once per SWEEP_EVERY seconds rather than on every pass. The rest is httpcore's.
-    """
-
-    SWEEP_EVERY = 1.0
-    _swept_at = float("-inf")
-
-    def _assign_requests_to_connections(self) -> list[httpcore.AsyncConnectionInterface]:
-        closing: list[httpcore.AsyncConnectionInterface] = []
-        held = {id(request.connection) for request in self._requests if request.connection is not None}
-        now = time.monotonic()
-        sweep = now - self._swept_at >= self.SWEEP_EVERY
-        if sweep:
-            self._swept_at = now
-        kept: list[httpcore.AsyncConnectionInterface] = []
-        idle: list[httpcore.AsyncConnectionInterface] = []  # not held by a request, ready for one
-        for connection in self._connections:
-            if id(connection) in held:
-                kept.append(connection)
-            elif connection.is_closed():
-                pass  # dropped
-            elif sweep and connection.has_expired():
-                closing.append(connection)
-            else:
-                kept.append(connection)
-                if connection.is_idle():
-                    idle.append(connection)
-        surplus = len(idle) - (self._max_keepalive_connections or 0)
-        if surplus > 0:  # the oldest idle connections go first
-            closing.extend(idle[:surplus])
-            kept = [connection for connection in kept if connection not in idle[:surplus]]
-            idle = idle[surplus:]
-        self._connections = kept
-        for pool_request in self._requests:
-            if not pool_request.is_queued():
-                continue
-            origin = pool_request.request.url.origin
-            reusable = self._reusable(idle, origin, closing)
-            if reusable is not None:
-                pool_request.assign_to_connection(reusable)
-                continue
-            if len(self._connections) >= self._max_connections:
-                if not idle:
-                    continue  # waits for a connection to come free
-                victim = idle.pop(0)
-                self._connections.remove(victim)
-                closing.append(victim)
-            connection = self.create_connection(origin)
-            self._connections.append(connection)
-            pool_request.assign_to_connection(connection)
-        return closing
-
-    def _reusable(
-        self,
-        idle: list[httpcore.AsyncConnectionInterface],
-        origin: httpcore.Origin,
-        closing: list[httpcore.AsyncConnectionInterface],
-    ) -> httpcore.AsyncConnectionInterface | None:
-        """Take from `idle` a connection to `origin` that has not expired; expired ones go to `closing`."""
-        for connection in [connection for connection in idle if connection.can_handle_request(origin)]:
-            idle.remove(connection)
-            if not connection.has_expired():
-                return connection
-            self._connections.remove(connection)
-            closing.append(connection)
-        return None
-
-
-class _GuardedTransport(httpx.AsyncHTTPTransport):
-    """httpx's own HTTP transport, connecting through a given httpcore network backend.
-
-    httpx 0.28 has no parameter for the network backend (encode/httpx#3749), so the httpcore
-    pool that `AsyncHTTPTransport` sends through (`_pool`) is replaced by an `_Http11Pool`
-    with the given limits and the backend. tests/test_fetch.py checks that connections go
-    through it.
-    """
-
-    def __init__(
-        self,
-        network_backend: httpcore.AsyncNetworkBackend,
-        *,
-        ssl_context: ssl.SSLContext,
-        max_connections: int,
-        max_keepalive_connections: int,
-    ):
-        super().__init__(verify=ssl_context)  # given, so that httpx does not load the CA file again
-        pool = getattr(self, "_pool", None)
-        if not isinstance(pool, httpcore.AsyncConnectionPool) or not all(
-            hasattr(pool, name) for name in ("_requests", "_connections", "_max_connections", "create_connection")
-        ):
-            raise RuntimeError("this httpx or httpcore version keeps its connection pool otherwise; see bot/fetch.py")
-        self._pool = _Http11Pool(
-            ssl_context=ssl_context,
-            max_connections=max_connections,
-            max_keepalive_connections=max_keepalive_connections,
-            keepalive_expiry=httpx.Limits(max_connections=None).keepalive_expiry,  # httpx's default, 5 s
-            network_backend=network_backend,
-        )
-
-
-class _ShardedTransport(httpx.AsyncBaseTransport):
-    """POOL_SHARDS guarded transports; each request goes to the one its origin hashes to.
-
-    One origin always uses the same pool, so its connections are reused as with one pool.
-    """
-
-    def __init__(self, network_backend: httpcore.AsyncNetworkBackend):
-        ssl_context = httpx.create_ssl_context()
-        self._shards = [
-            _GuardedTransport(
-                network_backend, ssl_context=ssl_context,
-                max_connections=MAX_IN_FLIGHT, max_keepalive_connections=KEEPALIVE_PER_POOL,
-            )
-            for _ in range(POOL_SHARDS)
-        ]
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        url = request.url
-        origin = b"%s://%s:%d" % (url.raw_scheme, url.raw_host, url.port or 0)
-        return await self._shards[zlib.crc32(origin) % len(self._shards)].handle_async_request(request)
-
-    async def aclose(self) -> None:
-        for shard in self._shards:
-            await shard.aclose()
-
-
-class _Host:
-    """One host's turn-taking: its requests in flight, when the last one started, who waits."""
-
-    __slots__ = ("freed", "in_flight", "last_start", "quiet_at", "turn", "users")
-
-    def __init__(self) -> None:
-        self.turn = asyncio.Lock()  # held by the waiter at the head of the line; FIFO
-        self.freed = asyncio.Event()  # set when a request in flight ends
-        self.in_flight = 0
-        self.users = 0  # requests waiting or in flight
-        self.last_start = float("-inf")  # loop time
-        self.quiet_at = float("-inf")  # loop time after which forgetting the host loses nothing
-
-
-class _Manners:
-    """Per-host turns (at most `per_host` in flight, starts `delay` apart, FIFO) and a global cap.
-
-    A waiter first waits for its host's turn, then for a place among the MAX_IN_FLIGHT, so a
-    host that makes its requests wait never holds places other hosts could use. A host is
-    forgotten once nothing waits for it and its delay has passed, so the table holds only
-    hosts in use.
-    """
-
-    def __init__(self, *, per_host: int, in_flight: int):
-        self._per_host = per_host
-        self._in_flight = asyncio.Semaphore(in_flight)
-        self._hosts: dict[tuple[str, int], _Host] = {}
-
-    @contextlib.asynccontextmanager
-    async def turn(self, key: tuple[str, int], delay: float) -> AsyncIterator[None]:
-        """Wait until a request to host `key` may start, at least `delay` s after the last; hold it."""
-        host = self._hosts.get(key)
-        if host is None:
-            host = self._hosts[key] = _Host()
-        host.users += 1
-        try:
-            await self._start(host, delay)
-        except BaseException:
-            self._leave(key, host)
-            raise
-        try:
-            yield
-        finally:
-            host.in_flight -= 1
-            self._in_flight.release()
-            host.freed.set()
-            self._leave(key, host)
-
-    async def _start(self, host: _Host, delay: float) -> None:
-        loop = asyncio.get_running_loop()
-        async with host.turn:
-            while host.in_flight >= self._per_host:
-                host.freed.clear()
-                await host.freed.wait()
-            wait = host.last_start + delay - loop.time()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            await self._in_flight.acquire()
-            host.in_flight += 1
-            host.last_start = loop.time()
-            host.quiet_at = max(host.quiet_at, host.last_start + delay)
-
-    def hold(self, key: tuple[str, int], delay: float) -> None:
-        """Count a request to host `key` as started now, so that the next one waits `delay` s.
-
-        For the robots.txt just read, whose Crawl-delay was not known when it was requested.
-        """
-        host = self._hosts.get(key)
-        if host is None:
-            host = self._hosts[key] = _Host()
-        now = asyncio.get_running_loop().time()
-        host.last_start = max(host.last_start, now)
-        host.quiet_at = max(host.quiet_at, now + delay)
-        if host.users == 0:
-            self._forget_when_quiet(key, host)
-
-    def _leave(self, key: tuple[str, int], host: _Host) -> None:
-        host.users -= 1
-        if host.users == 0:
-            self._forget_when_quiet(key, host)
-
-    def _forget_when_quiet(self, key: tuple[str, int], host: _Host) -> None:
-        loop = asyncio.get_running_loop()
-        if loop.time() >= host.quiet_at:
-            self._forget(key, host)
-        else:
-            loop.call_at(host.quiet_at, self._forget, key, host)
-
-    def _forget(self, key: tuple[str, int], host: _Host) -> None:
-        if host.users == 0 and self._hosts.get(key) is host:
-            del self._hosts[key]
-
-    def __len__(self) -> int:
-        """How many hosts are remembered (for tests: the table must not grow without bound)."""
-        return len(self._hosts)
-
-
 def _host_key(url: httpx.URL) -> tuple[str, int]:
     """The host a request counts on: lower-case name (httpx lowers it) and port."""
     return url.raw_host.decode("ascii").lower(), url.port or (443 if url.scheme == "https" else 80)
@@ -655,15 +374,15 @@ class Fetcher:
         self._host_delay = float(host_delay)
         self._resolve = resolve or resolve_host
         self._clock = clock or _utc_now
-        self._manners = _Manners(per_host=per_host, in_flight=MAX_IN_FLIGHT)
+        self._manners = Manners(per_host=per_host, in_flight=MAX_IN_FLIGHT)
         self._robots = robots_txt.RobotsCache(self._fetch_robots)
         # Through a proxy, the proxy resolves and connects: the host can only be checked before.
         direct = transport is None and (network_backend is not None or not _environment_proxies())
         if direct:
             backend = network_backend or httpcore.AnyIOBackend()
             if not allow_private_networks:
-                backend = _GuardedNetworkBackend(self._checked_addresses, backend)
-            transport = _ShardedTransport(backend)
+                backend = GuardedNetworkBackend(self._checked_addresses, backend)
+            transport = ShardedTransport(backend, max_connections=MAX_IN_FLIGHT)
         self._check_before_request = not direct and not allow_private_networks
         self._client = httpx.AsyncClient(
             transport=transport,

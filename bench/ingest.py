@@ -35,7 +35,9 @@ Measured in one run, in this order:
          its extraction processes. getrusage(RUSAGE_CHILDREN) cannot see those: the workers are
          children of the multiprocessing fork server, which reaps them itself and lives until the
          interpreter exits; its figure is printed for reference.
-CPU seconds of every process over the cold polls are printed too, to show where the two cores went.
+CPU seconds of every process over the cold polls are printed too, to show where the two cores went
+("main" is the event loop and the pipeline's worker thread, which parses feeds and matches and
+stores articles; the stall samples see only the loop, which is what a stall holds up).
 --at-once N polls through the App's pipeline N sources at a time instead of App.poll_once(), all at
 once (a what-if: how the rest of the bot fares when the HTTP client's queue stays short).
 

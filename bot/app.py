@@ -124,6 +124,7 @@ class App:
             await self._exit.enter_async_context(self.fetcher)
             self._exit.callback(self.store.close)
             self._exit.callback(self.extractor.close)
+            self._exit.callback(self.pipeline.close)  # before the store closes: it may be storing
             for adapter in self.adapters.values():
                 await adapter.start()
                 self._exit.push_async_callback(adapter.stop)
@@ -132,6 +133,14 @@ class App:
         except BaseException:
             await self._exit.aclose()
             raise
+        import gc  # used by this start-up step alone
+
+        if gc.get_freeze_count() == 0:  # once per process
+            # What exists now (modules, config, compiled matchers) lives as long as the process.
+            # Frozen, the collector stops walking its ~80,000 objects at every full collection,
+            # each of which held the event loop for 50-100 ms under load.
+            gc.collect()
+            gc.freeze()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:

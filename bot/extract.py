@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import codecs
 import functools
+import logging
 import multiprocessing
 import os
 import re
@@ -28,6 +29,8 @@ from trafilatura.utils import detect_encoding
 
 from bot.errors import ExtractError
 from bot.models import ExtractedPage
+
+log = logging.getLogger(__name__)
 
 # Browsers look for <meta charset> in the first 1024 bytes; pages with long inline <head>
 # scripts put it later, so look a little further.
@@ -49,6 +52,12 @@ THREE_LETTER_LANGUAGES = {
 }  # fmt: skip
 # htmldate returns the time too when the page gives one, with its offset when known.
 DATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
+# Worker processes run this much nicer than the bot (see _start_worker): under CFS a nice-5
+# process gets about a third of the CPU share of a nice-0 one when both want a core.
+WORKER_NICENESS = 5
+# How long each start-up job keeps its worker busy: a pool starts a new worker only when none
+# is idle, so `Extractor.start` must not let one job end before the next is submitted.
+START_HOLD = 0.1
 
 _META_CHARSET = re.compile(rb"""<meta\b[^>]*?\bcharset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
 _BYTE_ORDER_MARKS = (
@@ -223,9 +232,11 @@ def _extract_page(html: bytes | str, url: str, charset: str | None) -> Extracted
 class Extractor:
     """Runs extract_page off the event loop, in a process pool (threads when processes=False).
 
-    The pool starts on first use. A worker that dies (killed, out of memory, a crash in
-    lxml) fails only the call it was running, with ExtractError; the next call gets a
-    fresh pool. Call `close()` (or use as a context manager) to shut the pool down.
+    The pool starts on first use, from a thread (`start()`): starting the fork server and its
+    workers blocks for a few hundred milliseconds (each imports trafilatura), which the event
+    loop must not spend waiting. A worker that dies (killed, out of memory, a crash in lxml)
+    fails only the call it was running, with ExtractError; the next call gets a fresh pool.
+    Call `close()` (or use as a context manager) to shut the pool down.
     Workers start from a fork server, which re-imports the main module: a script that uses
     processes must guard its entry point with `if __name__ == "__main__":`.
     """
@@ -234,6 +245,31 @@ class Extractor:
         self._max_workers = max_workers
         self._processes = processes
         self._pool: Executor | None = None
+        self._started: Executor | None = None  # the pool whose workers are known to run
+        self._pool_lock = threading.Lock()  # `start` runs in threads, the rest on the loop
+
+    @property
+    def max_workers(self) -> int:
+        """How many pages are extracted at once."""
+        return self._max_workers
+
+    def start(self) -> None:
+        """Start the pool and every worker now; blocks until they run (call it from a thread).
+
+        A pool that cannot start is left for the first `extract` to report, as without `start`.
+        """
+        pool = None
+        try:
+            pool = self._get_pool()
+            # One job per worker, submitted together: each finds no idle worker (the jobs before
+            # it are still running), so each starts one.
+            for ready in [pool.submit(_ready, START_HOLD) for _ in range(self._max_workers)]:
+                ready.result()
+            self._started = pool
+        except (BrokenProcessPool, OSError, RuntimeError) as error:  # too few processes or file handles
+            log.warning("the extraction workers did not start: %s", error)
+            if pool is not None:
+                self._discard(pool)
 
     def __enter__(self) -> Extractor:
         return self
@@ -248,6 +284,9 @@ class Extractor:
 
     async def extract(self, html: bytes, url: str, *, charset: str | None = None) -> ExtractedPage:
         """Extract one page in a worker; raises ExtractError as `extract_page` does."""
+        if self._pool is None or self._pool is not self._started:
+            # Submitting to a pool still starting would wait, on the loop, for its lock.
+            await asyncio.to_thread(self.start)
         pool = self._get_pool()
         loop = asyncio.get_running_loop()
         job = functools.partial(extract_page, html, url, charset=charset)
@@ -259,24 +298,46 @@ class Extractor:
 
     def close(self) -> None:
         """Shut the pool down, cancelling queued work and waiting for running work."""
-        pool, self._pool = self._pool, None
+        with self._pool_lock:
+            pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
 
     def _get_pool(self) -> Executor:
-        if self._pool is None:
-            if self._processes:
-                self._pool = ProcessPoolExecutor(self._max_workers, mp_context=_worker_context(),
-                                                 initializer=_exit_with_parent, initargs=(os.getpid(),))
-            else:
-                self._pool = ThreadPoolExecutor(self._max_workers, thread_name_prefix="extract")
-        return self._pool
+        with self._pool_lock:
+            if self._pool is None:
+                if self._processes:
+                    self._pool = ProcessPoolExecutor(self._max_workers, mp_context=_worker_context(),
+                                                     initializer=_start_worker, initargs=(os.getpid(),))
+                else:
+                    self._pool = ThreadPoolExecutor(self._max_workers, thread_name_prefix="extract")
+            return self._pool
 
     def _discard(self, pool: Executor) -> None:
         """Drop a broken pool so that the next call builds a new one (unless another did already)."""
-        if self._pool is pool:
-            self._pool = None
+        with self._pool_lock:
+            if self._pool is pool:
+                self._pool = None
         pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _ready(hold: float) -> None:
+    """In a worker: wait `hold` seconds; `Extractor.start` waits for this to know the worker runs."""
+    time.sleep(hold)
+
+
+def _start_worker(bot_pid: int) -> None:
+    """In a new worker: yield the CPU to the bot's own process, and leave with it.
+
+    Extraction is a batch job: when the cores are busy, the event loop and the thread that
+    matches and stores articles go first. They also feed the workers their pages, so the
+    workers lose nothing by waiting for them (and chat replies are not held up by a burst).
+    """
+    try:
+        os.nice(WORKER_NICENESS)
+    except (AttributeError, OSError):  # no nice() on this platform, or not allowed
+        pass
+    _exit_with_parent(bot_pid)
 
 
 def _exit_with_parent(bot_pid: int) -> None:

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace as replace_fields
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from pathlib import Path
 
 from bot.errors import StoreError
@@ -35,6 +36,7 @@ from bot.lookup_sql import (
     unmark,
 )
 from bot.models import Alert, Article, Coverage, DigestItem, Mention, Outlet, SearchResult, SourceState
+from bot.storyindex import FingerprintIndex, Row, nearest
 
 _BUSY_SECONDS = 5.0
 _PRAGMAS = (
@@ -164,9 +166,20 @@ def m006_poll_schedule(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE sources ADD COLUMN next_poll_at INTEGER")
 
 
+def m007_story_fingerprints(db: sqlite3.Connection) -> None:
+    """The fingerprints of a span of publication dates, read without touching the articles' text.
+
+    Story lookup keeps the story window's fingerprints in memory (bot/storyindex.py) and
+    reads them through this index when it moves: a range scan of the index alone.
+    """
+    db.execute("CREATE INDEX articles_fingerprints ON articles (published, fingerprint, story_id)"
+               " WHERE fingerprint IS NOT NULL")
+
+
 # Append only: a released migration is never edited, its successor fixes it.
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
-    m001_initial, m002_alert_why, m003_article_companies, m004_stories, m005_delivery, m006_poll_schedule)
+    m001_initial, m002_alert_why, m003_article_companies, m004_stories, m005_delivery, m006_poll_schedule,
+    m007_story_fingerprints)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _SOURCE_COLUMNS = ("name, url, etag, last_modified, polls, last_success, last_error, last_error_at, page_hash,"
@@ -235,6 +248,13 @@ class Store:
         self.path = str(path)
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
+        # Story lookup's fingerprints (see `story_of`), kept in step with what this connection
+        # commits; dropped when another connection commits (`PRAGMA data_version` moves).
+        self._fingerprints = FingerprintIndex()
+        self._data_version: int | None = None
+        self._after_commit: list[Callable[[], None]] = []
+        self._checkpoint_lock = threading.Lock()
+        self._checkpointer: sqlite3.Connection | None = None  # see `checkpoint`
         try:
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -274,6 +294,10 @@ class Store:
 
     def close(self) -> None:
         """Close the connection; later calls raise StoreError. Closing twice is harmless."""
+        with self._checkpoint_lock:
+            if self._checkpointer is not None:
+                self._checkpointer.close()
+                self._checkpointer = None
         with self._lock:
             if self._db is None:
                 return
@@ -284,6 +308,28 @@ class Store:
             self._db.close()
             self._db = None
 
+    def checkpoint(self) -> None:
+        """Copy the pages the WAL holds into the database file, holding up no other call.
+
+        SQLite does this itself in whichever commit finds the WAL past 1,000 pages, and that
+        commit then waits for the copy and an fsync: tens of milliseconds, on the event loop
+        if the commit was made there. A busy writer that calls this every few dozen writes,
+        from a thread, keeps the WAL under that size. It uses a connection of its own, in
+        PASSIVE mode (it waits for no reader or writer), so it needs no lock of this store;
+        it never raises: a failed checkpoint is left to the next commit.
+        """
+        if self.path == ":memory:":
+            return
+        with self._checkpoint_lock:
+            if self._db is None:  # closed (or never opened)
+                return
+            try:
+                if self._checkpointer is None:
+                    self._checkpointer = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+                self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            except sqlite3.Error:
+                pass
+
     def __enter__(self) -> Store:
         return self
 
@@ -292,7 +338,11 @@ class Store:
 
     @contextmanager
     def _transaction(self, begin: str = "BEGIN IMMEDIATE") -> Iterator[sqlite3.Connection]:
-        """Run a block under the lock as one transaction; roll back on any exception."""
+        """Run a block under the lock as one transaction; roll back on any exception.
+
+        Callables the block appends to `self._after_commit` run after the COMMIT, still under
+        the lock, and only if it succeeded: in-memory state follows the database exactly.
+        """
         with self._lock:
             db = self._db
             if db is None:
@@ -302,11 +352,16 @@ class Store:
                 yield db
                 db.execute("COMMIT")
             except sqlite3.Error as err:
+                self._after_commit.clear()
                 _rollback(db)
                 raise StoreError(f"database error in {self.path}: {err}") from err
             except BaseException:
+                self._after_commit.clear()
                 _rollback(db)
                 raise
+            hooks, self._after_commit = self._after_commit, []
+            for hook in hooks:
+                hook()
 
     # --- sources ---
 
@@ -387,7 +442,7 @@ class Store:
         (score, about) from the matcher; companies it lacks get their mention count as score
         and count as about (as stories stored before salience was kept).
 
-        `story` is the id of the story this article is a later copy of (see `story_candidates`),
+        `story` is the id of the story this article is a later copy of (see `story_of`),
         None for a new story. In a channel that already has the story's alert, the article's
         alert becomes a `coverage` row naming the companies the story had not named before.
         """
@@ -404,6 +459,10 @@ class Store:
                 article_id = db.execute(_INSERT_ARTICLE, values).lastrowid
                 if story is None:
                     db.execute("UPDATE articles SET story_id = id WHERE id = ?", (article_id,))
+                if fingerprint is not None:
+                    self._after_commit.append(partial(
+                        self._fingerprints.add, article_id, values["published"], fingerprint,
+                        article_id if story is None else story))
             elif not replace:
                 return None
             else:
@@ -411,6 +470,7 @@ class Store:
                 db.execute(_REPLACE_ARTICLE, {**values, "id": article_id})
                 for table in ("mentions", "article_companies", "article_events"):
                     db.execute(f"DELETE FROM {table} WHERE article_id = ?", (article_id,))
+                self._after_commit.append(partial(self._refile, db, article_id))
             known = self._story_companies(db, story, article_id) if story is not None else set()
             self._insert_mentions(db, article_id, mentions)
             self._insert_salience(db, article_id, mentions, salience or {})
@@ -420,13 +480,45 @@ class Store:
                 db, article_id, alerts, values["fetched_at"], story=story, known=known, events=events)
 
     def story_candidates(self, start: datetime, end: datetime) -> list[tuple[int, int]]:
-        """(story id, fingerprint) of the articles published in [start, end] that have a fingerprint."""
+        """(story id, fingerprint) of the articles published in [start, end] that have a fingerprint, by id."""
         with self._transaction("BEGIN") as db:
-            return db.execute(
-                "SELECT story_id, fingerprint FROM articles INDEXED BY articles_published"
-                " WHERE published BETWEEN ? AND ? AND fingerprint IS NOT NULL ORDER BY id",
-                (_to_epoch(start), _to_epoch(end)),
-            ).fetchall()
+            rows = self._fingerprint_rows(db, _to_epoch(start), _to_epoch(end))
+        return [(story, mark) for _, _, mark, story in sorted(rows)]
+
+    def story_of(self, fingerprint: int, start: datetime, end: datetime) -> int | None:
+        """The story of the article published in [start, end] whose fingerprint is nearest
+        `fingerprint` (bot.fingerprint.same_story); on a tie the article stored first; None
+        when no article is that close.
+
+        The same answer as measuring every `story_candidates` row, from an index of the
+        range's fingerprints kept in memory (bot/storyindex.py): well under a millisecond
+        with 20,000 articles in the range. The index follows what this store commits and
+        is read again after another process writes to the file.
+        """
+        low, high = _to_epoch(start), _to_epoch(end)
+        with self._transaction("BEGIN") as db:
+            version = db.execute("PRAGMA data_version").fetchone()[0]
+            if version != self._data_version:
+                self._fingerprints.clear()
+                self._data_version = version
+            if self._fingerprints.cover(low, high, partial(self._fingerprint_rows, db)):
+                return self._fingerprints.nearest(fingerprint, low, high)
+            return nearest(fingerprint, self._fingerprint_rows(db, low, high))  # far older than the rest
+
+    def _fingerprint_rows(self, db: sqlite3.Connection, low: int, high: int) -> list[Row]:
+        """(id, published, fingerprint, story id) of the articles published in [low, high] with a fingerprint."""
+        return db.execute(
+            "SELECT id, published, fingerprint, story_id FROM articles INDEXED BY articles_fingerprints"
+            " WHERE published BETWEEN ? AND ? AND fingerprint IS NOT NULL", (low, high),
+        ).fetchall()
+
+    def _refile(self, db: sqlite3.Connection, article_id: int) -> None:
+        """After a replace: the article's fingerprint (or lack of one) in the story index."""
+        self._fingerprints.discard(article_id)
+        row = db.execute("SELECT id, published, fingerprint, story_id FROM articles WHERE id = ?",
+                         (article_id,)).fetchone()
+        if row is not None and row[2] is not None:
+            self._fingerprints.add(*row)
 
     def story_articles(self, url: str) -> list[tuple[str, str, str]]:
         """(source, url, title) of every article of the story the article at `url` belongs to, first first."""

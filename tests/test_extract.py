@@ -182,6 +182,17 @@ async def test_extractor_in_processes_returns_what_extract_page_returns():
             await extractor.extract(b"", URL)
 
 
+async def test_the_first_page_starts_every_worker_from_a_thread():
+    # Starting the fork server and a worker blocks for hundreds of milliseconds: `extract`
+    # has `start` do it in a thread, all workers at once, instead of one per call on the loop.
+    # _processes is the executor's own table of workers (see the crash test below).
+    with Extractor(max_workers=2) as extractor:
+        assert await extractor.extract(ARTICLE.encode(), URL) == extract_page(ARTICLE, URL)
+        assert len(extractor._pool._processes) == 2
+        extractor.start()  # again: nothing new to start
+        assert len(extractor._pool._processes) == 2
+
+
 async def test_extractor_in_threads():
     with Extractor(processes=False) as extractor:
         assert await extractor.extract(ARTICLE.encode(), URL) == extract_page(ARTICLE, URL)

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import re
+import sqlite3
+import threading
+from datetime import UTC, datetime
 
 from adapters.console import ConsoleAdapter
-from bot.app import App
+from bot.app import App, make_fetcher
+from bot.extract import Extractor
+from bot.matcher import CompanyMatcher, company_names_of
 from bot.models import Command
+from bot.pipeline import Pipeline, SourceSpec
+from bot.routing import compile_watchlists
 from bot.store import Store
-from tests.support import GLOBEX_NEWS, NewsSite, article_page, hours_ago, make_config, rss
+from tests.support import GLOBEX_NEWS, NewsSite, article_page, globex_stories, hours_ago, make_config, rss
 
 GLOBEX_PAGE = article_page(
     "Globex opens a factory in Poland",
@@ -226,3 +234,89 @@ async def test_lookup_pages_with_more(news_site, tmp_path):
     assert len(second.results) == 2 and second.more is None and "(page 2)" in second.text
     titles = [r.title for r in first.results + second.results]
     assert sorted(titles) == sorted(f"Globex opens factory {i}" for i in range(7))
+
+
+# --- the event loop while a poll works; pages worth fetching once ---
+
+
+class Ticker:
+    """A task that counts the event loop's turns; threads can wait for it to move on."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._moved = threading.Condition()
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(0)
+            with self._moved:
+                self.count += 1
+                self._moved.notify_all()
+
+    def wait_for_turns(self, turns: int) -> bool:
+        """Block until the loop turned `turns` more times; False if it did not (it is blocked)."""
+        with self._moved:
+            target = self.count + turns
+            return self._moved.wait_for(lambda: self.count >= target, timeout=30)
+
+
+class WatchedStore(Store):
+    """The real store, noting for each article whether the event loop ran while it was stored."""
+
+    def __init__(self, path, ticker: Ticker) -> None:
+        super().__init__(path)
+        self.ticker = ticker
+        self.loop_ran: list[bool] = []
+
+    def add_article(self, *args, **kwargs):
+        self.loop_ran.append(self.ticker.wait_for_turns(3))
+        return super().add_article(*args, **kwargs)
+
+
+async def test_the_event_loop_keeps_serving_while_a_poll_stores_articles(news_site, tmp_path):
+    config = make_config(tmp_path, [("Wire", news_site.put("/feed.xml", rss(globex_stories(news_site, 8)),
+                                                           "application/rss+xml"))])
+    ticker = Ticker()
+    ticking = asyncio.create_task(ticker.run())
+    store = WatchedStore(config.storage.path, ticker)
+    pipeline = None
+    try:
+        async with make_fetcher(config) as fetcher:
+            with Extractor(processes=False) as extractor:
+                pipeline = Pipeline(
+                    store=store, fetcher=fetcher, extractor=extractor,
+                    matcher=CompanyMatcher(company_names_of(config.companies)),
+                    watchlists=compile_watchlists(config.watchlists), backlog=config.alerts.backlog,
+                    clock=lambda: datetime.now(UTC),
+                )
+                report = await pipeline.poll(SourceSpec("Wire", config.sources[0].url))
+    finally:
+        if pipeline is not None:
+            pipeline.close()
+        ticking.cancel()
+        store.close()
+    assert report.error is None and report.new_articles == 8 and report.alerts == 8
+    # Each article was matched and stored while the loop went on turning: off the loop.
+    assert store.loop_ran == [True] * 8
+
+
+async def test_feeds_that_share_a_link_fetch_its_page_once(news_site, tmp_path):
+    globex = publish(news_site, ("globex", GLOBEX_PAGE, "Globex opens a factory in Poland", 3))
+    aggregator = news_site.put("/aggregator.xml", news_site.resources["/feed.xml"].body, "application/rss+xml")
+    config = make_config(tmp_path, [("Wire", globex), ("Aggregator", aggregator)])
+    reports, alerts = await poll(config)
+    assert sorted(r.new_articles for r in reports) == [0, 1] and all(r.error is None for r in reports)
+    assert [a["title"] for a in alerts] == ["Globex opens a factory in Poland"]
+    assert news_site.requests.count("/news/globex.html?utm_source=rss") == 1
+
+
+async def test_a_page_without_line_or_sentence_breaks_is_matched_whole(news_site, tmp_path):
+    wall = "Globex " * 8000  # a single paragraph of one name: once took 17 s on the event loop
+    feed = publish(news_site, ("wall", article_page("Globex in numbers", [wall]), "Globex in numbers", 1))
+    config = make_config(tmp_path, [("Wire", feed)])
+    reports, alerts = await poll(config)
+    assert reports[0].new_articles == 1 and reports[0].page_errors == 0
+    (alert,) = alerts
+    assert alert["summary"].startswith("Globex Globex") and len(alert["summary"]) <= 400
+    with sqlite3.connect(config.storage.path) as db:
+        assert db.execute("SELECT count(*) FROM mentions").fetchone()[0] == 8001  # the title's and each one

@@ -396,3 +396,18 @@ def test_empty_query_finds_nothing(archive: Store) -> None:
     assert archive.search(companies=[" "], terms=["", "  "], now=NOW) == []
     assert archive.search(companies=["Umbrella"], now=NOW) == []
     assert archive.search(terms=["china"], limit=0, now=NOW) == []
+
+
+def test_checkpoint_copies_the_wal_into_the_file_without_the_store_lock(store: Store, db_path: Path) -> None:
+    for number in range(40):
+        article = make_article(f"https://news.test/{number}", f"Northwind {number}", "Northwind text " * 50)
+        store.add_article(article, mentions_of(article, "Northwind"), [])
+    before = db_path.stat().st_size  # the articles are in the WAL still (under 1,000 pages)
+    with store._lock:  # another thread in a transaction: the checkpoint does not wait for it
+        store.checkpoint()
+    assert db_path.stat().st_size > before
+    assert store.article_count() == 40
+    store.close()
+    store.checkpoint()  # closed: nothing to do, and no error
+    with Store(":memory:") as memory:
+        memory.checkpoint()

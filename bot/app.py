@@ -153,25 +153,32 @@ class App:
             self._polls.add(task)
             task.add_done_callback(self._polls.discard)
         report = await self.pipeline.poll(source)
-        self._plan_next_poll(source, report)
+        await self._plan_next_poll(source, report)
         if report.alerts:
             await self.dispatcher.deliver_pending()
         await self.notify()
         return report
 
-    def _plan_next_poll(self, source, report: PollReport) -> None:
-        """Move the source's job to when `bot.cadence.next_poll` says, and remember it."""
+    async def _plan_next_poll(self, source, report: PollReport) -> None:
+        """Move the source's job to when `bot.cadence.next_poll` says, and remember it.
+
+        The store's reads and its write run in a thread: a commit can take longer than the
+        event loop may stall (the store is safe to share between threads).
+        """
+        due = await asyncio.to_thread(self._store_next_poll, source, report)
+        job = self._scheduler.get_job(f"poll:{source.name}") if self._scheduler is not None else None
+        if job is not None and job.args[0] == source:  # a reload may have replaced or removed it
+            job.modify(next_run_time=due)
+
+    def _store_next_poll(self, source, report: PollReport) -> datetime:
         state = self.store.source_state(source.name, source.url)
         activity = self.store.source_activity([source.name]).get(source.name)
-        now = self.clock()
-        due = next_poll(now=now, every=source.every, longest=source.longest_every,
+        due = next_poll(now=self.clock(), every=source.every, longest=source.longest_every,
                         failures=state.failures if report.error else 0, retry_after=report.retry_after,
                         gap=usual_gap(activity[1]) if activity else None, rng=self._rng)
         due = due.replace(microsecond=0)  # as the store keeps it, so that a restart resumes the same plan
         self.store.schedule_poll(source.name, due)
-        job = self._scheduler.get_job(f"poll:{source.name}") if self._scheduler is not None else None
-        if job is not None and job.args[0] == source:  # a reload may have replaced or removed it
-            job.modify(next_run_time=due)
+        return due
 
     def _planned_polls(self) -> dict[str, datetime | None]:
         """Sources polled before at their configured URL, with when their next poll was due."""
@@ -192,7 +199,7 @@ class App:
 
         async def poll(source) -> PollReport:
             report = await self.pipeline.poll(source)
-            self._plan_next_poll(source, report)
+            await self._plan_next_poll(source, report)
             if progress is not None:
                 progress(report)
             return report

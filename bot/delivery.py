@@ -216,10 +216,13 @@ class Dispatcher:
         except DeliveryError as error:
             blocked.add(channel_name)
             log.warning("could not post to %s: %s", channel_name, error)
-            self._store.mark_failed(ids, now=self._clock(), error=str(error), permanent=error.permanent,
-                                    retry_after=error.retry_after, jitter=random.uniform(0.8, 1.2))
+            # The outcome is committed in a thread: a commit may take longer than the event loop
+            # may stall. It is awaited, so the next post to the channel comes after it.
+            await asyncio.to_thread(
+                self._store.mark_failed, ids, now=self._clock(), error=str(error), permanent=error.permanent,
+                retry_after=error.retry_after, jitter=random.uniform(0.8, 1.2))
             return "failed"
-        self._store.mark_sent(ids, now=self._clock(), message_id=message_id)
+        await asyncio.to_thread(self._store.mark_sent, ids, now=self._clock(), message_id=message_id)
         return "sent"
 
     def _warn_once(self, platform: str) -> None:

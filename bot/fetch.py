@@ -22,8 +22,8 @@ the host it goes to. At most MAX_IN_FLIGHT requests are in flight in all. Before
 
 Time spent waiting for a turn does not count against the deadline: only time in flight does.
 
-Two parts live in their own modules: the connection machinery (the guarded network backend
-and the sharded connection pools) in bot/httppool.py, the per-host turn-taking in
+Two parts live in their own modules: the connection machinery (an httpx transport over
+aiohttp, and the guarded resolver under it) in bot/httppool.py, the per-host turn-taking in
 bot/manners.py. This module decides what is checked and which limits apply; they carry it out.
 """
 
@@ -42,12 +42,11 @@ from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from types import TracebackType
 
-import httpcore
 import httpx
 
 from bot import robots as robots_txt
 from bot.errors import FetchError, RefusedAddressError
-from bot.httppool import GuardedNetworkBackend, ShardedTransport
+from bot.httppool import AiohttpTransport, Route
 from bot.manners import Manners
 from bot.models import FetchResult
 
@@ -64,10 +63,9 @@ ACCEPT_ENCODING = "gzip, deflate"
 # The most one step of decompression may produce, so that a bomb is caught at the size cap
 # instead of after inflating a whole network read (64 kB of zeros in gzip inflate to 60 MB).
 INFLATE_STEP = 64 * 1024
-# Requests in flight at once, over all hosts. One event loop turns around about a thousand
-# requests a second; more in flight adds no throughput, only queueing inside httpcore (whose
-# pool does work proportional to its connections for every request) and open sockets. 64 is
-# still ~200 requests/s at an Internet round trip of 300 ms.
+# Requests in flight at once, over all hosts. One event loop turns around one to two thousand
+# requests a second; more in flight adds no throughput, only open sockets. 64 is still ~200
+# requests/s at an Internet round trip of 300 ms.
 MAX_IN_FLIGHT = 64
 # The longest body of a redirect read to its end so that its connection can be used again.
 DRAIN_LIMIT = 16 * 1024
@@ -163,7 +161,7 @@ def describe_request_error(error: httpx.RequestError, *, timeout: float, host: s
 
 
 def _root_cause(error: BaseException) -> BaseException:
-    """Follow `__cause__`/`__context__` to the innermost exception (httpx wraps httpcore wraps OSError)."""
+    """Follow `__cause__`/`__context__` to the innermost exception (httpx wraps aiohttp or httpcore wraps OSError)."""
     seen: set[int] = set()
     while id(error) not in seen:
         seen.add(id(error))
@@ -342,9 +340,9 @@ class Fetcher:
 
     Use as an async context manager, or call `aclose()` when done. `transport` replaces the
     network (tests pass `httpx.MockTransport`; the host is then checked before each request);
-    `network_backend` replaces only the sockets under the address guard (tests pass an
-    `httpcore.AsyncMockBackend`); `resolve` replaces DNS for the address check and must return
-    a list of IP address strings or raise OSError. `per_host` and `host_delay` (seconds) are
+    `route` (tests only) maps each checked address and port to the one actually connected to,
+    such as a loopback server standing for a public address; `resolve` replaces DNS for the
+    address check and must return a list of IP address strings or raise OSError. `per_host` and `host_delay` (seconds) are
     the manners towards one host (tests may pass `host_delay=0`); `clock` gives the time an
     HTTP-date Retry-After is counted from when the response has no Date.
     """
@@ -360,7 +358,7 @@ class Fetcher:
         per_host: int = 2,
         host_delay: float = 1.0,
         transport: httpx.AsyncBaseTransport | None = None,
-        network_backend: httpcore.AsyncNetworkBackend | None = None,
+        route: Route | None = None,
         resolve: Resolver | None = None,
         clock: Callable[[], datetime] | None = None,
     ):
@@ -377,12 +375,12 @@ class Fetcher:
         self._manners = Manners(per_host=per_host, in_flight=MAX_IN_FLIGHT)
         self._robots = robots_txt.RobotsCache(self._fetch_robots)
         # Through a proxy, the proxy resolves and connects: the host can only be checked before.
-        direct = transport is None and (network_backend is not None or not _environment_proxies())
+        direct = transport is None and (route is not None or not _environment_proxies())
         if direct:
-            backend = network_backend or httpcore.AnyIOBackend()
-            if not allow_private_networks:
-                backend = GuardedNetworkBackend(self._checked_addresses, backend)
-            transport = ShardedTransport(backend, max_connections=MAX_IN_FLIGHT)
+            transport = AiohttpTransport(
+                None if allow_private_networks else self._checked_addresses,
+                max_connections=MAX_IN_FLIGHT, route=route,
+            )
         self._check_before_request = not direct and not allow_private_networks
         self._client = httpx.AsyncClient(
             transport=transport,

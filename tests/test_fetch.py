@@ -10,13 +10,13 @@ import zlib
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
-import httpcore
 import httpx
 import pytest
 from aiohttp import web
 
 from bot.errors import FetchError, RefusedAddressError
 from bot.fetch import ACCEPT_ENCODING, DEFAULT_ACCEPT, Fetcher, redact_url, refusal_reason
+from tests.support import loopback_server
 
 PUBLIC_ADDRESS = "93.184.215.14"  # any globally routable address; MockTransport never connects
 USER_AGENT = "intelbot-tests/1.0"
@@ -665,26 +665,44 @@ async def test_invalid_redirect_location(location: str):
 # ---- the address guard at connect time -------------------------------------------------------
 
 
-class RecordingBackend(httpcore.AsyncMockBackend):
-    """httpcore's mock network: canned response bytes; records where each connection went."""
+class Routes:
+    """Where the checked addresses go: each public (address, port) to a loopback port.
 
-    def __init__(self, responses: list[bytes], *, refuse: tuple[str, ...] = ()):
-        super().__init__([])
-        self.responses = list(responses)
-        self.refuse = refuse
+    Fetcher's `route` seam: the guard resolves and checks as always, and the socket is then
+    opened to the loopback server standing for the checked address. `connected` records the
+    checked addresses handed to the connection, in order; an address not in `to` goes to a
+    closed port, so connecting to it is refused.
+    """
+
+    def __init__(self, to: dict[str, int]):
+        self.to = to
         self.connected: list[tuple[str, int]] = []
+        with socket.socket() as closed:
+            closed.bind(("127.0.0.1", 0))
+            self.closed_port = closed.getsockname()[1]
 
-    async def connect_tcp(self, host: str, port: int, timeout=None, local_address=None, socket_options=None):
-        self.connected.append((host, port))
-        if host in self.refuse:
-            raise httpcore.ConnectError("connection refused")
-        return httpcore.AsyncMockStream([self.responses.pop(0)])
-
-
-OK_RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\nContent-Length: 2\r\n\r\nok"
+    def __call__(self, address: str, port: int) -> tuple[str, int]:
+        self.connected.append((address, port))
+        return "127.0.0.1", self.to.get(address, self.closed_port)
 
 
-async def test_the_connection_goes_to_the_address_that_was_checked():
+@pytest.fixture
+async def ok_server() -> AsyncIterator[tuple[int, list[str]]]:
+    """A loopback server answering every GET with a 2-byte feed; yields its port and the paths asked."""
+    paths: list[str] = []
+
+    async def handle(request: web.Request) -> web.Response:
+        paths.append(request.path_qs)
+        if request.path == "/moved":
+            return web.Response(status=302, headers={"Location": "http://intranet.example/admin"})
+        return web.Response(body=b"ok", content_type="application/rss+xml")
+
+    async with loopback_server(handle) as base:
+        yield int(base.rsplit(":", 1)[1]), paths
+
+
+async def test_the_connection_goes_to_the_address_that_was_checked(ok_server):
+    port, paths = ok_server
     # A rebinding DNS server: a public address for the check, loopback for any later lookup.
     answers = iter([[PUBLIC_ADDRESS], ["127.0.0.1"], ["127.0.0.1"]])
     asked: list[str] = []
@@ -693,41 +711,42 @@ async def test_the_connection_goes_to_the_address_that_was_checked():
         asked.append(host)
         return next(answers)
 
-    network = RecordingBackend([OK_RESPONSE])
-    async with Fetcher(user_agent=USER_AGENT, network_backend=network, resolve=rebinding_dns) as fetcher:
-        result = await fetcher.get("http://news.example/feed", robots=False)  # one canned response
-    assert result.content == b"ok"
+    routes = Routes({PUBLIC_ADDRESS: port})
+    async with Fetcher(user_agent=USER_AGENT, route=routes, resolve=rebinding_dns, host_delay=0) as fetcher:
+        result = await fetcher.get("http://news.example/feed", robots=False)
+    assert result.content == b"ok" and paths == ["/feed"]
     assert asked == ["news.example"]  # resolved once
-    assert network.connected == [(PUBLIC_ADDRESS, 80)]  # and connected to what was checked, not to the name
+    assert routes.connected == [(PUBLIC_ADDRESS, 80)]  # and connected to what was checked, not to the name
 
 
-async def test_the_next_checked_address_is_tried_when_one_does_not_answer():
-    network = RecordingBackend([OK_RESPONSE], refuse=("2606:4700::1111",))
+async def test_the_next_checked_address_is_tried_when_one_does_not_answer(ok_server):
+    port, paths = ok_server
+    routes = Routes({PUBLIC_ADDRESS: port})  # 2606:4700::1111 goes to a closed port
     resolve = dns({"news.example": ["2606:4700::1111", PUBLIC_ADDRESS]})
-    async with Fetcher(user_agent=USER_AGENT, network_backend=network, resolve=resolve) as fetcher:
-        result = await fetcher.get("https://news.example/feed", robots=False)
-    assert result.content == b"ok"
-    assert network.connected == [("2606:4700::1111", 443), (PUBLIC_ADDRESS, 443)]
+    async with Fetcher(user_agent=USER_AGENT, route=routes, resolve=resolve, host_delay=0) as fetcher:
+        result = await fetcher.get("http://news.example/feed", robots=False)
+    assert result.content == b"ok" and paths == ["/feed"]
+    assert routes.connected == [("2606:4700::1111", 80), (PUBLIC_ADDRESS, 80)]
 
 
-async def test_a_redirect_to_a_private_name_is_refused_at_connect():
-    redirect = b"HTTP/1.1 302 Found\r\nLocation: http://intranet.example/admin\r\nContent-Length: 0\r\n\r\n"
-    network = RecordingBackend([redirect])
+async def test_a_redirect_to_a_private_name_is_refused_at_connect(ok_server):
+    port, paths = ok_server
+    routes = Routes({PUBLIC_ADDRESS: port})
     resolve = dns({"news.example": [PUBLIC_ADDRESS], "intranet.example": ["10.0.0.5"]})
-    async with Fetcher(user_agent=USER_AGENT, network_backend=network, resolve=resolve) as fetcher:
+    async with Fetcher(user_agent=USER_AGENT, route=routes, resolve=resolve, host_delay=0) as fetcher:
         with pytest.raises(RefusedAddressError) as caught:
-            await fetcher.get("http://news.example/feed", robots=False)
-    assert network.connected == [(PUBLIC_ADDRESS, 80)]
+            await fetcher.get("http://news.example/moved", robots=False)
+    assert paths == ["/moved"] and routes.connected == [(PUBLIC_ADDRESS, 80)]
     assert caught.value.url == "http://intranet.example/admin"
     assert caught.value.reason.startswith("refused: intranet.example resolves to 10.0.0.5, a private address")
 
 
 async def test_unresolvable_host_at_connect_is_a_fetch_error():
-    network = RecordingBackend([])
-    async with Fetcher(user_agent=USER_AGENT, network_backend=network, resolve=dns({})) as fetcher:
+    routes = Routes({})
+    async with Fetcher(user_agent=USER_AGENT, route=routes, resolve=dns({}), host_delay=0) as fetcher:
         with pytest.raises(FetchError, match="could not resolve host 'nowhere.example'") as caught:
             await fetcher.get("http://nowhere.example/feed", robots=False)
-    assert not isinstance(caught.value, RefusedAddressError) and network.connected == []
+    assert not isinstance(caught.value, RefusedAddressError) and routes.connected == []
 
 
 async def test_through_a_proxy_the_host_is_checked_before_the_request(loopback, monkeypatch):

@@ -20,7 +20,6 @@ from bot import __version__
 from bot.commands import Commands
 from bot import messages
 from bot.admin import Admin
-from bot.cadence import next_poll, usual_gap
 from bot.config import Config, load_config
 from bot.delivery import ChatAdapter, DeliveryReport, Dispatcher
 from bot.errors import ConfigError, IntelbotError
@@ -88,6 +87,7 @@ class App:
         self.extractor = Extractor(processes=extractor_processes)
         names = company_names(config)
         matcher = CompanyMatcher(names)
+        self._rng = random.Random()  # the jitter of planned polls
         self.pipeline = Pipeline(
             store=self.store,
             fetcher=self.fetcher,
@@ -98,6 +98,7 @@ class App:
             clock=clock,
             page_concurrency=config.fetch.concurrency,
             story_window=config.alerts.story_window,
+            rng=self._rng,
         )
         self.dispatcher = Dispatcher(
             self.store, self.adapters, clock=clock,
@@ -117,7 +118,6 @@ class App:
         self._polls: set[asyncio.Task] = set()
         self._scheduler: AsyncIOScheduler | None = None
         self._reloading = asyncio.Lock()
-        self._rng = random.Random()
 
     async def __aenter__(self) -> "App":
         try:
@@ -160,25 +160,10 @@ class App:
         return report
 
     async def _plan_next_poll(self, source, report: PollReport) -> None:
-        """Move the source's job to when `bot.cadence.next_poll` says, and remember it.
-
-        The store's reads and its write run in a thread: a commit can take longer than the
-        event loop may stall (the store is safe to share between threads).
-        """
-        due = await asyncio.to_thread(self._store_next_poll, source, report)
+        """Move the source's job to the next poll the pipeline planned (and stored)."""
         job = self._scheduler.get_job(f"poll:{source.name}") if self._scheduler is not None else None
-        if job is not None and job.args[0] == source:  # a reload may have replaced or removed it
-            job.modify(next_run_time=due)
-
-    def _store_next_poll(self, source, report: PollReport) -> datetime:
-        state = self.store.source_state(source.name, source.url)
-        activity = self.store.source_activity([source.name]).get(source.name)
-        due = next_poll(now=self.clock(), every=source.every, longest=source.longest_every,
-                        failures=state.failures if report.error else 0, retry_after=report.retry_after,
-                        gap=usual_gap(activity[1]) if activity else None, rng=self._rng)
-        due = due.replace(microsecond=0)  # as the store keeps it, so that a restart resumes the same plan
-        self.store.schedule_poll(source.name, due)
-        return due
+        if job is not None and job.args[0] == source and report.next_poll_at is not None:
+            job.modify(next_run_time=report.next_poll_at)  # unless a reload replaced or removed it
 
     def _planned_polls(self) -> dict[str, datetime | None]:
         """Sources polled before at their configured URL, with when their next poll was due."""

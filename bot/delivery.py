@@ -16,6 +16,7 @@ import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -216,13 +217,11 @@ class Dispatcher:
         except DeliveryError as error:
             blocked.add(channel_name)
             log.warning("could not post to %s: %s", channel_name, error)
-            # The outcome is committed in a thread: a commit may take longer than the event loop
-            # may stall. It is awaited, so the next post to the channel comes after it.
-            await asyncio.to_thread(
+            await _record(partial(
                 self._store.mark_failed, ids, now=self._clock(), error=str(error), permanent=error.permanent,
-                retry_after=error.retry_after, jitter=random.uniform(0.8, 1.2))
+                retry_after=error.retry_after, jitter=random.uniform(0.8, 1.2)))
             return "failed"
-        await asyncio.to_thread(self._store.mark_sent, ids, now=self._clock(), message_id=message_id)
+        await _record(partial(self._store.mark_sent, ids, now=self._clock(), message_id=message_id))
         return "sent"
 
     def _warn_once(self, platform: str) -> None:
@@ -231,3 +230,20 @@ class Dispatcher:
             log.warning(
                 "alerts for %s channels are kept in the outbox: no %s connection is running", platform, platform
             )
+
+
+async def _record(write: Callable[[], object]) -> None:
+    """Commit a post's outcome in a thread, and see it through even when the task is cancelled.
+
+    In a thread because a commit may take longer than the event loop may stall; awaited, so
+    the next post to the channel comes after it. A stop (Ctrl-C) that cancels the delivery
+    between the post and this commit must not lose it: the message is out, and an outbox row
+    left pending would post it again after a restart. So a cancellation waits for the commit
+    to finish before it goes on.
+    """
+    done = asyncio.ensure_future(asyncio.to_thread(write))
+    try:
+        await asyncio.shield(done)
+    except asyncio.CancelledError:
+        await asyncio.wait([done])
+        raise

@@ -22,8 +22,10 @@ extraction, so the workers do not wait for a fetch to start.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import logging
+import random
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -31,6 +33,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import TypeVar
 
+from bot.cadence import next_poll, usual_gap
 from bot.errors import ExtractError, FeedError, FetchError, IntelbotError
 from bot.extract import Extractor
 from bot.events import event_tags
@@ -58,6 +61,8 @@ class SourceSpec:
     name: str
     url: str
     robots: bool = True  # obey the site's robots.txt
+    every: timedelta = timedelta(minutes=15)  # the shortest time between polls
+    longest_every: timedelta = timedelta(hours=1)  # the longest the adaptive interval may use
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,7 @@ class PollReport:
     not_modified: bool = False
     error: str | None = None  # why the poll failed; None when it worked
     retry_after: float | None = None  # seconds the server asked us to wait before the next poll
+    next_poll_at: datetime | None = None  # when bot.cadence says to poll again (stored with the outcome)
 
 
 @dataclass(frozen=True)
@@ -99,6 +105,7 @@ class Pipeline:
         clock: Callable[[], datetime],
         page_concurrency: int = 4,
         story_window: timedelta = timedelta(days=3),
+        rng: random.Random | None = None,
     ):
         self._store = store
         self._fetcher = fetcher
@@ -111,6 +118,8 @@ class Pipeline:
         self._worker: ThreadPoolExecutor | None = None
         self._taking: set[str] = set()  # URLs of entries some poll is fetching or storing now
         self._stored = 0  # articles stored by the worker thread, for CHECKPOINT_EVERY
+        self._rng = rng or random.Random()  # the jitter of next polls
+        self._gaps: dict[str, timedelta | None] = {}  # a source's usual gap, read again when it has news
 
     def reconfigure(self, *, matcher: CompanyMatcher, watchlists: Sequence[Watchlist], backlog: timedelta,
                     story_window: timedelta) -> None:
@@ -131,7 +140,11 @@ class Pipeline:
         return await asyncio.get_running_loop().run_in_executor(self._worker, partial(function, *args, **kwargs))
 
     async def poll(self, source: SourceSpec) -> PollReport:
-        """Poll `source` once. Never raises for a problem of the source itself."""
+        """Poll `source` once. Never raises for a problem of the source itself.
+
+        The outcome (validators, or the error) and the planned next poll are stored in one
+        transaction, on the worker thread, and the plan is returned in `PollReport.next_poll_at`.
+        """
         state = await self._off_loop(self._store.source_state, source.name, source.url)
         try:
             result = await self._fetcher.get(
@@ -139,11 +152,11 @@ class Pipeline:
                 robots=source.robots,
             )
             if result.not_modified:
-                await self._off_loop(
-                    self._store.record_poll_success, source.name, source.url, now=self._clock(),
+                report = PollReport(source.name, not_modified=True)
+                return await self._off_loop(
+                    self._record_success, source, report,
                     etag=state.etag, last_modified=state.last_modified, page_hash=state.page_hash,
                 )
-                return PollReport(source.name, not_modified=True)
             entries = await self._off_loop(
                 parse_feed, result.content, source=source.name, url=result.url,
                 content_type=result.content_type, charset=result.charset,
@@ -154,23 +167,54 @@ class Pipeline:
             else:
                 report, page_hash = await self._take_entries(source, entries, first_poll), None
         except FetchError as error:
-            return await self._fail(source, str(error), retry_after=error.retry_after)
+            return await self._fail(source, state.failures, str(error), retry_after=error.retry_after)
         except (FeedError, ExtractError) as error:
-            return await self._fail(source, str(error))
+            return await self._fail(source, state.failures, str(error))
         except Exception as error:  # a bug must not stop the other sources
             log.exception("poll of %s failed unexpectedly", source.name)
-            return await self._fail(source, f"internal error: {type(error).__name__}: {error}")
-        await self._off_loop(
-            self._store.record_poll_success, source.name, source.url, now=self._clock(),
+            return await self._fail(source, state.failures, f"internal error: {type(error).__name__}: {error}")
+        return await self._off_loop(
+            self._record_success, source, report,
             etag=result.etag, last_modified=result.last_modified, page_hash=page_hash,
         )
-        return report
 
-    async def _fail(self, source: SourceSpec, reason: str, *, retry_after: float | None = None) -> PollReport:
+    async def _fail(self, source: SourceSpec, failures: int, reason: str, *,
+                    retry_after: float | None = None) -> PollReport:
+        """Record a failed poll (`failures` before this one) and plan the next, backing off."""
         log.warning("source %s: %s", source.name, reason)
-        await self._off_loop(self._store.record_poll_failure, source.name, source.url, now=self._clock(),
-                             error=reason)
-        return PollReport(source.name, error=reason, retry_after=retry_after)
+        report = PollReport(source.name, error=reason, retry_after=retry_after)
+        return await self._off_loop(self._record_failure, source, report, failures + 1)
+
+    def _record_success(self, source: SourceSpec, report: PollReport, *, etag: str | None,
+                        last_modified: str | None, page_hash: str | None) -> PollReport:
+        due = self._next_poll(source, report, failures=0)
+        self._store.record_poll_success(
+            source.name, source.url, now=self._clock(), etag=etag, last_modified=last_modified,
+            page_hash=page_hash, next_poll_at=due,
+        )
+        return dataclasses.replace(report, next_poll_at=due)
+
+    def _record_failure(self, source: SourceSpec, report: PollReport, failures: int) -> PollReport:
+        due = self._next_poll(source, report, failures=failures)
+        assert report.error is not None
+        self._store.record_poll_failure(source.name, source.url, now=self._clock(), error=report.error,
+                                        next_poll_at=due)
+        return dataclasses.replace(report, next_poll_at=due)
+
+    def _next_poll(self, source: SourceSpec, report: PollReport, *, failures: int) -> datetime:
+        """When to poll `source` again (bot.cadence), to the second as the store keeps it.
+
+        The source's usual gap between stories is read from the store only when this poll
+        stored news or it was not read yet: a poll of an unchanged feed costs no query for it.
+        """
+        if report.new_articles or source.name not in self._gaps:
+            activity = self._store.source_activity([source.name]).get(source.name)
+            self._gaps[source.name] = usual_gap(activity[1]) if activity else None
+        due = next_poll(
+            now=self._clock(), every=source.every, longest=source.longest_every, failures=failures,
+            retry_after=report.retry_after, gap=self._gaps[source.name], rng=self._rng,
+        )
+        return due.replace(microsecond=0)  # so that a restart resumes exactly the stored plan
 
     async def _take_entries(self, source: SourceSpec, entries: list[Entry], first_poll: bool) -> PollReport:
         fresh = await self._off_loop(self._fresh_entries, source.name, _oldest_first(entries))

@@ -185,22 +185,25 @@ SCHEMA_VERSION = len(MIGRATIONS)
 _SOURCE_COLUMNS = ("name, url, etag, last_modified, polls, last_success, last_error, last_error_at, page_hash,"
                    " failures, next_poll_at")
 _RECORD_SUCCESS = """
-INSERT INTO sources (name, url, etag, last_modified, page_hash, polls, last_success)
-VALUES (:name, :url, :etag, :last_modified, :page_hash, 1, :now)
+INSERT INTO sources (name, url, etag, last_modified, page_hash, polls, last_success, next_poll_at)
+VALUES (:name, :url, :etag, :last_modified, :page_hash, 1, :now, :next_poll_at)
 ON CONFLICT (name) DO UPDATE SET
     polls = CASE WHEN url = excluded.url THEN polls + 1 ELSE 1 END, url = excluded.url,
     etag = excluded.etag, last_modified = excluded.last_modified, page_hash = excluded.page_hash,
-    last_success = excluded.last_success, last_error = NULL, last_error_at = NULL, failures = 0"""
+    last_success = excluded.last_success, last_error = NULL, last_error_at = NULL, failures = 0,
+    next_poll_at = coalesce(excluded.next_poll_at, next_poll_at)"""
 # A failure keeps the HTTP state, unless the URL changed: validators of the old URL mean nothing now.
 _RECORD_FAILURE = """
-INSERT INTO sources (name, url, last_error, last_error_at, failures) VALUES (:name, :url, :error, :now, 1)
+INSERT INTO sources (name, url, last_error, last_error_at, failures, next_poll_at)
+VALUES (:name, :url, :error, :now, 1, :next_poll_at)
 ON CONFLICT (name) DO UPDATE SET
     failures = CASE WHEN url = excluded.url THEN failures + 1 ELSE 1 END,
     etag = CASE WHEN url = excluded.url THEN etag END,
     last_modified = CASE WHEN url = excluded.url THEN last_modified END,
     page_hash = CASE WHEN url = excluded.url THEN page_hash END,
     polls = CASE WHEN url = excluded.url THEN polls ELSE 0 END, url = excluded.url,
-    last_error = excluded.last_error, last_error_at = excluded.last_error_at"""
+    last_error = excluded.last_error, last_error_at = excluded.last_error_at,
+    next_poll_at = coalesce(excluded.next_poll_at, next_poll_at)"""
 _INSERT_ARTICLE = """
 INSERT INTO articles (source, url, guid, title, text, description, language, published, fetched_at,
     story_id, fingerprint)
@@ -373,23 +376,29 @@ class Store:
             return SourceState(name, url)
         state = _source_state(row)
         if state.url != url:
-            return replace_fields(state, url=url, etag=None, last_modified=None, page_hash=None, polls=0)
+            return replace_fields(state, url=url, etag=None, last_modified=None, page_hash=None, polls=0, failures=0)
         return state
 
     def record_poll_success(
         self, name: str, url: str, *, now: datetime, etag: str | None,
-        last_modified: str | None, page_hash: str | None = None,
+        last_modified: str | None, page_hash: str | None = None, next_poll_at: datetime | None = None,
     ) -> None:
-        """Count a successful poll; the validators given replace the stored ones (pass them again on 304)."""
+        """Count a successful poll; the validators given replace the stored ones (pass them again on 304).
+
+        `next_poll_at`, when given, is stored in the same transaction (see `schedule_poll`).
+        """
         params = {"name": name, "url": url, "etag": etag, "last_modified": last_modified,
-                  "page_hash": page_hash, "now": _to_epoch(now)}
+                  "page_hash": page_hash, "now": _to_epoch(now),
+                  "next_poll_at": _to_epoch(next_poll_at) if next_poll_at else None}
         with self._transaction() as db:
             db.execute(_RECORD_SUCCESS, params)
 
-    def record_poll_failure(self, name: str, url: str, *, now: datetime, error: str) -> None:
-        """Remember why a poll failed and when; the HTTP validators are kept."""
+    def record_poll_failure(self, name: str, url: str, *, now: datetime, error: str,
+                            next_poll_at: datetime | None = None) -> None:
+        """Remember why a poll failed and when; the HTTP validators are kept. `next_poll_at` as above."""
         with self._transaction() as db:
-            db.execute(_RECORD_FAILURE, {"name": name, "url": url, "error": error, "now": _to_epoch(now)})
+            db.execute(_RECORD_FAILURE, {"name": name, "url": url, "error": error, "now": _to_epoch(now),
+                                         "next_poll_at": _to_epoch(next_poll_at) if next_poll_at else None})
 
     def schedule_poll(self, name: str, at: datetime) -> None:
         """Remember when the source's next poll is due (kept across restarts)."""

@@ -385,7 +385,7 @@ class Store:
     ) -> None:
         """Count a successful poll; the validators given replace the stored ones (pass them again on 304).
 
-        `next_poll_at`, when given, is stored in the same transaction (see `schedule_poll`).
+        `next_poll_at`, when given, is when the next poll is due (kept across restarts); None keeps the stored one.
         """
         params = {"name": name, "url": url, "etag": etag, "last_modified": last_modified,
                   "page_hash": page_hash, "now": _to_epoch(now),
@@ -399,11 +399,6 @@ class Store:
         with self._transaction() as db:
             db.execute(_RECORD_FAILURE, {"name": name, "url": url, "error": error, "now": _to_epoch(now),
                                          "next_poll_at": _to_epoch(next_poll_at) if next_poll_at else None})
-
-    def schedule_poll(self, name: str, at: datetime) -> None:
-        """Remember when the source's next poll is due (kept across restarts)."""
-        with self._transaction() as db:
-            db.execute("UPDATE sources SET next_poll_at = ? WHERE name = ?", (_to_epoch(at), name))
 
     def sources(self) -> list[SourceState]:
         """Every source the store has seen, by name."""

@@ -95,7 +95,7 @@ class FetchConfig(BaseModel):
     timeout: Annotated[Duration, at_least(timedelta(milliseconds=1))] = timedelta(seconds=20)
     max_bytes: Annotated[StrictInt, Field(gt=0)] = 5_000_000
     max_redirects: Annotated[StrictInt, Field(ge=0, le=30)] = 5
-    concurrency: Annotated[StrictInt, Field(ge=1, le=64)] = 4
+    concurrency: Annotated[StrictInt, Field(ge=1, le=64)] = 16
     per_host: Annotated[StrictInt, Field(ge=1, le=16)] = 2
     host_delay: Annotated[Duration, at_least(timedelta(0))] = timedelta(seconds=1)
     user_agent: Text = DEFAULT_USER_AGENT

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections.abc import Iterator, Sequence
-from itertools import pairwise
+from itertools import chain, count, pairwise
 
 from bot.text import shorten
 from bot.models import Mention
@@ -31,16 +31,41 @@ _LONGEST_ABBREVIATION = max(len(word) for word in _ABBREVIATIONS)
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
     """Spans of the sentences of `text` (stripped), in order."""
-    spans: list[tuple[int, int]] = []
+    return list(_sentence_spans(text))
+
+
+def _sentence_spans(text: str) -> Iterator[tuple[int, int]]:
+    """`split_sentences`, one sentence at a time."""
     start = 0
     for match in _sentence_ends(text):
         end = match.end(1) if match.group(1) else match.end(2) if match.group(2) else match.start()
         if _ends_with_abbreviation(text, start, end):
             continue  # "Northwind Inc. said" is one sentence
-        spans.append((start, end))
+        span = _strip_span(text, start, end)
+        if span[0] < span[1]:
+            yield span
         start = match.end()
-    spans.append((start, len(text)))
-    return [_strip_span(text, s, e) for s, e in spans if text[s:e].strip()]
+    span = _strip_span(text, start, len(text))
+    if span[0] < span[1]:
+        yield span
+
+
+class _Sentences:
+    """The sentence spans of a text, split only as far as they are asked for: a summary needs
+    the lead, those naming a company (none after the last mention) and a few to fill up."""
+
+    def __init__(self, text: str):
+        self._spans: list[tuple[int, int]] = []
+        self._rest = _sentence_spans(text)
+
+    def get(self, index: int) -> tuple[int, int] | None:
+        """The span of sentence `index`, or None past the last sentence."""
+        while len(self._spans) <= index:
+            span = next(self._rest, None)
+            if span is None:
+                return None
+            self._spans.append(span)
+        return self._spans[index]
 
 
 def _sentence_ends(text: str) -> Iterator[re.Match[str]]:
@@ -82,26 +107,34 @@ def summarize(text: str, mentions: Sequence[Mention], *, fallback: str = "", lim
     `mentions` are the company mentions found in `text` (field "text"); others are ignored.
     When `text` is empty the feed's `fallback` description is shortened instead.
     """
-    sentences = split_sentences(text)
-    if not sentences:
+    sentences = _Sentences(text)
+    if sentences.get(0) is None:
         return shorten(" ".join(fallback.split()), limit)
     mention_starts = sorted(m.start for m in mentions if m.field == "text")
-    naming = [index for index, (start, end) in enumerate(sentences) if _any_within(mention_starts, start, end)]
+    last_mention = mention_starts[-1] if mention_starts else -1
+    naming: list[int] = []
+    index = 0
+    while (span := sentences.get(index)) is not None and span[0] <= last_mention:
+        if _any_within(mention_starts, *span):
+            naming.append(index)
+        index += 1
     naming_set = set(naming)
     parts: dict[int, str] = {}  # each sentence on one line, made once however often it is tried
 
     def part(index: int) -> str:
         if index not in parts:
-            start, end = sentences[index]
+            start, end = sentences.get(index)  # type: ignore[misc]  # only indices that exist
             parts[index] = " ".join(text[start:end].split())
         return parts[index]
 
     chosen = [0]
-    for index in naming + list(range(1, len(sentences))):
+    for index in chain(naming, count(1)):
         if len(chosen) == MAX_SENTENCES:
             break
         if index in chosen:
             continue
+        if sentences.get(index) is None:
+            break  # past the last sentence (the naming ones all exist)
         candidate = sorted([*chosen, index])
         if _joined_length([part(i) for i in candidate]) <= limit:
             chosen = candidate

@@ -73,3 +73,67 @@ def test_closing_quotes_stay_with_their_sentence():
     text = '他说：“我们会进入欧洲。”公司随后发布了计划。 He said: "We will grow." Then he left.'
     sentences = [text[s:e] for s, e in split_sentences(text)]
     assert sentences == ['他说：“我们会进入欧洲。”', "公司随后发布了计划。", 'He said: "We will grow."', "Then he left."]
+
+
+# ---- splitting only as far as needed gives the summary of splitting everything ------------
+
+from bisect import bisect_left  # noqa: E402
+from itertools import pairwise  # noqa: E402
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from bot.models import Mention  # noqa: E402
+from bot.summarize import MAX_SENTENCES  # noqa: E402
+
+
+def summarize_splitting_everything(text: str, mentions, *, fallback: str = "", limit: int = MAX_CHARS) -> str:
+    """The summary as written before bot.summarize split lazily: every sentence first."""
+    sentences = split_sentences(text)
+    if not sentences:
+        return shorten(" ".join(fallback.split()), limit)
+    starts = sorted(m.start for m in mentions if m.field == "text")
+
+    def names(start: int, end: int) -> bool:
+        found = bisect_left(starts, start)
+        return found < len(starts) and starts[found] < end
+
+    naming = [index for index, (start, end) in enumerate(sentences) if names(start, end)]
+    part = [" ".join(text[start:end].split()) for start, end in sentences]
+
+    def joined(indices: list[int]) -> str:
+        pieces = [part[i] for i in indices]
+        out = pieces[0]
+        for before, after in pairwise(pieces):
+            out += ("" if before[-1] in "。！？" or after[0] in "。！？" else " ") + after
+        return out
+
+    chosen = [0]
+    for index in naming + list(range(1, len(sentences))):
+        if len(chosen) == MAX_SENTENCES:
+            break
+        if index in chosen:
+            continue
+        candidate = sorted([*chosen, index])
+        if len(joined(candidate)) <= limit:
+            chosen = candidate
+        elif index in naming:
+            continue
+        else:
+            break
+    summary = joined(sorted(chosen))
+    return summary if len(summary) <= limit else shorten(summary, limit)
+
+
+PIECES = ["Globex said", " it grew", ". ", "! ", "? ", "\n", "Inc. ", "。", "销售增长", " word", "  ", "\"", ") ",
+          "A much longer clause that takes up a good part of the character budget on its own"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(PIECES), max_size=60), st.lists(st.integers(0, 10_000), max_size=6),
+       st.integers(20, 400))
+def test_lazy_splitting_summarises_as_splitting_everything(pieces, positions, limit):
+    text = "".join(pieces)
+    mentions = [Mention("Globex", "Globex", "text", p % (len(text) + 1), p % (len(text) + 1) + 1) for p in positions]
+    assert summarize(text, mentions, fallback="feed text", limit=limit) == summarize_splitting_everything(
+        text, mentions, fallback="feed text", limit=limit)

@@ -335,6 +335,32 @@ def _inflate_rest(inflaters: list[_Inflater]) -> Iterator[bytes]:
         yield from _inflate(inflaters[position + 1 :], inflater.finish())
 
 
+class _NoCookies(httpx.Cookies):
+    """A cookie jar that keeps nothing (see `_Client`)."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+
+_NO_COOKIES = _NoCookies()
+
+
+class _Client(httpx.AsyncClient):
+    """httpx's client without its cookie jar.
+
+    A client-wide jar would send every site's cookies back to it for as long as the bot runs
+    (a feed reader has no session to keep, and a site could tell its visits apart by them),
+    would grow with every site, and costs a third of a millisecond a response to fill (httpx
+    wraps each response for http.cookiejar): a fifth of a poll of an unchanged feed. Cookies a
+    site sets on a redirect are still sent on the next hops of that one request (`_follow`):
+    some sites send a visitor round a cookie check before the page.
+    """
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return _NO_COOKIES
+
+
 class Fetcher:
     """Every HTTP request intelbot makes goes through one shared httpx.AsyncClient.
 
@@ -382,7 +408,7 @@ class Fetcher:
                 max_connections=MAX_IN_FLIGHT, route=route,
             )
         self._check_before_request = not direct and not allow_private_networks
-        self._client = httpx.AsyncClient(
+        self._client = _Client(
             transport=transport,
             timeout=httpx.Timeout(timeout),
             follow_redirects=False,  # followed by hand so that every hop is checked
@@ -450,6 +476,7 @@ class Fetcher:
         left = deadline
         current = self._parse_url(url, shown=url)
         status = None
+        cookies: httpx.Cookies | None = None  # set by this request's redirects, for its next hops
         for _hop in range(max_redirects + 1):
             delay = self._host_delay
             if robots:
@@ -458,7 +485,7 @@ class Fetcher:
                 started = loop.time()
                 try:
                     async with asyncio.timeout(left):
-                        response = await self._send(current, headers)
+                        response = await self._send(current, headers, cookies)
                         try:
                             if not response.has_redirect_location:
                                 return await self._read(
@@ -469,6 +496,9 @@ class Fetcher:
                             following = self._parse_url(
                                 response.headers["location"], base=current, shown=str(current)
                             )
+                            if "set-cookie" in response.headers:
+                                cookies = cookies or httpx.Cookies()
+                                cookies.extract_cookies(response)
                             await _drain(response)
                         finally:
                             await response.aclose()
@@ -478,12 +508,12 @@ class Fetcher:
             current = following
         raise FetchError(redact_url(url), f"too many redirects (more than {max_redirects})", status=status)
 
-    async def _send(self, url: httpx.URL, headers: dict[str, str]) -> httpx.Response:
+    async def _send(self, url: httpx.URL, headers: dict[str, str], cookies: httpx.Cookies | None) -> httpx.Response:
         """Send one GET (no redirect followed) and return the response with its body unread."""
         try:
             if self._check_before_request:
                 await self._checked_addresses(url.raw_host.decode("ascii"))
-            request = self._client.build_request("GET", url, headers=headers)
+            request = self._client.build_request("GET", url, headers=headers, cookies=cookies)
             return await self._client.send(request, stream=True)
         except _Unreachable as problem:
             raise problem.as_fetch_error(redact_url(str(url))) from None

@@ -786,3 +786,29 @@ async def test_gzip_bomb_from_a_real_server_stays_within_the_cap_in_memory():
     finally:
         await runner.cleanup()
     assert peak < 3_000_000  # the cap, one inflate step and change; not tens of megabytes
+
+
+# ---- cookies: kept for one request's redirects, never between requests --------------------
+
+
+async def test_a_cookie_set_on_a_redirect_is_sent_on_the_next_hop_only():
+    seen: list[tuple[str, str | None]] = []
+
+    async def gate(request: web.Request) -> web.Response:
+        # A cookie check: the first visit is sent round again with a cookie to show.
+        seen.append((request.path, request.headers.get("Cookie")))
+        if request.path == "/gate" and request.cookies.get("checked") != "yes":
+            response = web.Response(status=302, headers={"Location": "/gate"})
+            response.set_cookie("checked", "yes", path="/")
+            return response
+        return web.Response(body=FEED, content_type="application/rss+xml")
+
+    async with loopback_server(gate) as base:
+        async with Fetcher(user_agent=USER_AGENT, allow_private_networks=True, host_delay=0) as fetcher:
+            first = await fetcher.get(f"{base}/gate", robots=False)
+            second = await fetcher.get(f"{base}/gate", robots=False)
+            other = await fetcher.get(f"{base}/other", robots=False)
+    assert first.content == second.content == FEED
+    # Each request goes round the check itself: nothing is remembered between requests.
+    assert seen == [("/gate", None), ("/gate", "checked=yes"), ("/gate", None), ("/gate", "checked=yes"),
+                    ("/other", None)]

@@ -55,6 +55,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import gc
 import hashlib
 import io
 import json
@@ -619,6 +620,37 @@ class Round:
     alerts_sent: int
     coverage_sent: int
     stall_ms: float
+    gc: GcWatch
+
+
+class GcWatch:
+    """The garbage collections while it is entered: how many, how many full, and their time."""
+
+    def __init__(self) -> None:
+        self.count = self.full = 0
+        self.seconds = self.longest = 0.0
+        self._start = 0.0
+
+    def __enter__(self) -> GcWatch:
+        gc.callbacks.append(self._callback)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        gc.callbacks.remove(self._callback)
+
+    def _callback(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._start = perf_counter()
+            return
+        took = perf_counter() - self._start
+        self.count += 1
+        self.full += info["generation"] == 2
+        self.seconds += took
+        self.longest = max(self.longest, took)
+
+    def __str__(self) -> str:
+        return (f"{self.count} garbage collections ({self.full} full) took {self.seconds * 1000:.0f} ms, "
+                f"the longest {self.longest * 1000:.0f} ms")
 
 
 @dataclass
@@ -649,14 +681,14 @@ async def poll_all(app: App, at_once: int | None) -> tuple[list, object]:
 
 
 async def timed_round(app: App, at_once: int | None) -> tuple[Round, LoopMonitor]:
-    with LoopMonitor() as monitor:
+    with LoopMonitor() as monitor, GcWatch() as collections:
         start = perf_counter()
         reports, delivery = await poll_all(app, at_once)
         seconds = perf_counter() - start
     errors = Counter(_URL_SUFFIX.sub("", r.error) for r in reports if r.error is not None)
     return Round(seconds, sum(r.new_articles for r in reports), sum(r.not_modified for r in reports),
                  sum(r.page_errors for r in reports), errors, {r.source for r in reports if r.error is not None},
-                 len(delivery.sent), len(delivery.coverage), monitor.worst * 1000), monitor
+                 len(delivery.sent), len(delivery.coverage), monitor.worst * 1000, collections), monitor
 
 
 _URL_SUFFIX = re.compile(r" \(https?://[^)]*\)$")  # FetchError's "(url)": group failures by reason
@@ -766,7 +798,8 @@ def report(args: argparse.Namespace, bot: BotFigures, bare_rate: float) -> None:
     ratio = rate / bare_rate
     print(f"cold:  poll 1: {first.stories} of {args.feeds * args.entries} stories in {first.seconds:.1f} s = "
           f"{first.stories / first.seconds:.1f} stories/s; {failures(first)}; {first.page_errors} pages fell back "
-          f"to the feed text; {first.alerts_sent} alerts and {first.coverage_sent} coverage replies delivered")
+          f"to the feed text; {first.alerts_sent} alerts and {first.coverage_sent} coverage replies delivered; "
+          f"{first.gc}")
     for number, round_ in enumerate(bot.cold[1:], 2):
         print(f"       poll {number} (catch-up): {round_.stories} stories in {round_.seconds:.1f} s = "
               f"{round_.stories / round_.seconds:.1f} stories/s; {failures(round_)}; "
@@ -796,7 +829,8 @@ def report(args: argparse.Namespace, bot: BotFigures, bare_rate: float) -> None:
             print(f"       {count * SAMPLE_EVERY:7.1f} s  {ours:<38} {innermost}")
     for number, round_ in enumerate(bot.warm, 1):
         print(f"warm {number}: {args.feeds} sources in {round_.seconds:.2f} s, {round_.not_modified} answered 304, "
-              f"{round_.stories} new stories, {failures(round_)}; longest stall {round_.stall_ms:.0f} ms")
+              f"{round_.stories} new stories, {failures(round_)}; longest stall {round_.stall_ms:.0f} ms; "
+              f"{round_.gc}")
     warm = statistics.median(r.seconds for r in bot.warm)
     per_1k = warm * 1000 / args.feeds
     print(f"warm:  median {warm:.2f} s = {per_1k:.2f} s per 1,000 sources ({args.feeds / warm:.0f} polls/s)"

@@ -101,7 +101,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         return self._session
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        host = request.url.host
+        host = request.url.raw_host.decode("ascii")  # IDNA-encoded already: no decoding for every request
         if self._addresses is not None and _is_literal_address(host):
             await self._addresses(host)  # aiohttp connects to an address in the URL without asking the resolver
         timeout: dict[str, float | None] = request.extensions.get("timeout", {})

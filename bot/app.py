@@ -182,8 +182,10 @@ class App:
         later `run` honours a server's Retry-After and a failing source's backoff.
         """
 
+        states = await self.pipeline.source_states(self.config.sources)
+
         async def poll(source) -> PollReport:
-            report = await self.pipeline.poll(source)
+            report = await self.pipeline.poll(source, states[source.name])
             await self._plan_next_poll(source, report)
             if progress is not None:
                 progress(report)

@@ -41,7 +41,7 @@ from bot.feeds import canonical_url, parse_feed
 from bot.fetch import Fetcher
 from bot.fingerprint import fingerprint
 from bot.matcher import CompanyMatcher, MatchResult
-from bot.models import Alert, Article, Entry, ExtractedPage, FetchResult, Route
+from bot.models import Alert, Article, Entry, ExtractedPage, FetchResult, Route, SourceState
 from bot.routing import Watchlist, is_announceable, route
 from bot.store import Store
 from bot.summarize import summarize
@@ -139,13 +139,15 @@ class Pipeline:
             self._worker = ThreadPoolExecutor(1, thread_name_prefix="intelbot-ingest")
         return await asyncio.get_running_loop().run_in_executor(self._worker, partial(function, *args, **kwargs))
 
-    async def poll(self, source: SourceSpec) -> PollReport:
+    async def poll(self, source: SourceSpec, state: SourceState | None = None) -> PollReport:
         """Poll `source` once. Never raises for a problem of the source itself.
 
+        `state` is what the store holds for it (`source_states`), read here when not given.
         The outcome (validators, or the error) and the planned next poll are stored in one
         transaction, on the worker thread, and the plan is returned in `PollReport.next_poll_at`.
         """
-        state = await self._off_loop(self._store.source_state, source.name, source.url)
+        if state is None:
+            state = await self._off_loop(self._store.source_state, source.name, source.url)
         try:
             result = await self._fetcher.get(
                 source.url, etag=state.etag, last_modified=state.last_modified,
@@ -177,6 +179,10 @@ class Pipeline:
             self._record_success, source, report,
             etag=result.etag, last_modified=result.last_modified, page_hash=page_hash,
         )
+
+    async def source_states(self, sources: Sequence[SourceSpec]) -> dict[str, SourceState]:
+        """What the store holds for each source, by name, read at once (for `poll`)."""
+        return await self._off_loop(self._store.source_states, [(s.name, s.url) for s in sources])
 
     async def _fail(self, source: SourceSpec, failures: int, reason: str, *,
                     retry_after: float | None = None) -> PollReport:

@@ -411,3 +411,16 @@ def test_checkpoint_copies_the_wal_into_the_file_without_the_store_lock(store: S
     store.checkpoint()  # closed: nothing to do, and no error
     with Store(":memory:") as memory:
         memory.checkpoint()
+
+
+def test_source_states_read_at_once_match_source_state(tmp_path):
+    store = Store(tmp_path / "intel.db")
+    now = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    store.record_poll_success("wire", "https://wire.test/feed", now=now, etag='"e1"', last_modified=None)
+    store.record_poll_failure("blog", "https://blog.test/feed", now=now, error="HTTP 503")
+    asked = [("wire", "https://wire.test/feed"), ("blog", "https://blog.test/new-feed"), ("new", "https://new.test/")]
+    states = store.source_states(asked)
+    assert states == {name: store.source_state(name, url) for name, url in asked}
+    assert states["wire"].etag == '"e1"' and states["wire"].polls == 1
+    assert states["blog"].failures == 0 and states["blog"].url == "https://blog.test/new-feed"  # its URL changed
+    assert states["new"].polls == 0 and states["new"].etag is None

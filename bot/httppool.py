@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import logging
 import socket
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -34,6 +35,13 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 # for the article pages that follow a feed on its host, short enough that a poll of many hosts
 # does not keep a socket per host open for long.
 KEEPALIVE_S = 5.0
+# aiohttp keeps every idle connection until KEEPALIVE_S has passed, with no cap on their count:
+# a poll of thousands of sites holds a socket for each site it heard from in the last 5 s. The
+# soft limit on open files is raised to this (never above the hard limit), as Go programs do
+# at start: 1,024, a common default, is few for a poll of a few thousand feeds.
+OPEN_FILES_WANTED = 16384
+
+log = logging.getLogger(__name__)
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 AddressCheck = Callable[[str], Awaitable[list[IPAddress]]]
@@ -89,6 +97,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None:
+            raise_open_file_limit(OPEN_FILES_WANTED)
             connector = aiohttp.TCPConnector(
                 limit=self._max_connections, limit_per_host=0, resolver=self._resolver,
                 use_dns_cache=self._resolver is None,  # the guard resolves for every new connection
@@ -173,6 +182,26 @@ def _mapped_errors() -> Iterator[None]:
         raise httpx.TransportError(f"{type(error).__name__}: {error}") from error
     except ssl.SSLError as error:
         raise httpx.ConnectError(str(error)) from error
+
+
+def raise_open_file_limit(wanted: int) -> int:
+    """Raise the soft limit on open files to `wanted`, or to the hard limit if that is lower;
+    never lower it. Returns the soft limit in force (unchanged where limits cannot be set)."""
+    try:
+        import resource  # not on Windows
+    except ImportError:
+        return wanted
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (ValueError, OSError) as error:
+            log.warning("could not raise the open-file limit from %d to %d: %s", soft, target, error)
+            return soft
+        log.debug("open-file limit raised from %d to %d", soft, target)
+        return target
+    return soft
 
 
 def _is_literal_address(host: str) -> bool:

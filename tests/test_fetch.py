@@ -812,3 +812,21 @@ async def test_a_cookie_set_on_a_redirect_is_sent_on_the_next_hop_only():
     # Each request goes round the check itself: nothing is remembered between requests.
     assert seen == [("/gate", None), ("/gate", "checked=yes"), ("/gate", None), ("/gate", "checked=yes"),
                     ("/other", None)]
+
+
+def test_the_open_file_limit_is_raised_for_idle_connections_but_never_lowered():
+    import resource
+
+    from bot.httppool import raise_open_file_limit
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    try:
+        lower = min(soft, 256)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (lower, hard))
+        wanted = lower + 100 if hard == resource.RLIM_INFINITY else min(lower + 100, hard)
+        assert raise_open_file_limit(wanted) == wanted
+        assert resource.getrlimit(resource.RLIMIT_NOFILE) == (wanted, hard)
+        assert raise_open_file_limit(lower) == wanted  # a lower wish leaves it as it is
+        assert resource.getrlimit(resource.RLIMIT_NOFILE) == (wanted, hard)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
